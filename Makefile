@@ -1,0 +1,51 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both bootstrap first.
+PY := .venv/bin/python
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: setup test lint typecheck unit functional e2e cfn-lint validate bench demo serve build clean
+
+setup:
+	@bash scripts/setup.sh
+
+test: setup lint cfn-lint
+	$(PY) -m pytest -q
+
+lint:
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+cfn-lint:
+	$(PY) -m cfnlint template.yaml
+
+unit: setup
+	$(PY) -m pytest -q tests/unit
+
+functional: setup
+	$(PY) -m pytest -q tests/functional
+
+e2e: setup
+	$(PY) -m pytest -q tests/e2e
+
+bench: setup
+	@bash scripts/setup_bench.sh
+	$(PY) -m bench
+
+demo: setup
+	$(PY) -m facesearch.demo
+
+serve: setup
+	.venv/bin/facesearch local serve
+
+# SAM CLI lives in its own virtual environment: it pins its own boto3.
+.venv-sam/bin/sam:
+	bash scripts/setup_sam.sh
+
+validate: setup .venv-sam/bin/sam
+	$(PY) -m cfnlint template.yaml
+	.venv-sam/bin/sam validate --lint --region $(AWS_DEFAULT_REGION)
+
+build: setup .venv-sam/bin/sam
+	.venv-sam/bin/sam build
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .facesearch
