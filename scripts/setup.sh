@@ -33,6 +33,8 @@ find_python() {
   command -v python3
 }
 
+if [ "${1:-}" = "--print-python" ]; then find_python; exit 0; fi
+
 if [ ! -x "$VENV/bin/python" ]; then
   PY=$(find_python)
   echo "setup: creating $VENV with $("$PY" --version 2>&1)"
