@@ -92,3 +92,23 @@ class Analysis:
     height: int
     faces: tuple[EmbeddedFace, ...]  # kept faces, largest first
     unindexed: tuple[UnindexedFace, ...]
+
+
+@dataclass(frozen=True)
+class ComparedFace:
+    """A target face and its similarity (0-100) to the source face."""
+
+    face: DetectedFace
+    similarity: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {"similarity": round(self.similarity, 3), "face": self.face.to_dict()}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """CompareFaces: the source face against every face of one target, split by the threshold."""
+
+    source_face: DetectedFace
+    matches: tuple[ComparedFace, ...]  # similarity >= threshold, most similar first
+    unmatched: tuple[ComparedFace, ...]  # the rest, largest first

@@ -1,0 +1,156 @@
+"""FaceEngine: decode -> detect (YuNet) -> align -> quality -> embed (SFace); sessions built once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+from PIL import Image
+
+from . import quality
+from .align import align
+from .decode import MAX_BYTES, decode_image
+from .errors import NoFaceError
+from .models import MODEL_VERSION, locate_models
+from .sface import EMBEDDING_SIZE, Embedder
+from .similarity import DEFAULT_THRESHOLD, cosine_matrix, cosine_to_similarity
+from .types import (
+    LANDMARK_TYPES,
+    Analysis,
+    BoundingBox,
+    ComparedFace,
+    Comparison,
+    DetectedFace,
+    Detection,
+    EmbeddedFace,
+    Landmark,
+    UnindexedFace,
+)
+from .yunet import Detector
+
+logger = logging.getLogger(__name__)
+
+MAX_COMPARE_TARGET_FACES = 100  # as Rekognition's CompareFaces
+
+
+def session_options(threads: int) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(1, threads)
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return options
+
+
+def landmark_array(face: DetectedFace) -> npt.NDArray[np.float64]:
+    """(5, 2) landmark coordinates in ArcFace template order."""
+    return np.array([[lm.x, lm.y] for lm in face.landmarks], dtype=np.float64)
+
+
+class FaceEngine:
+    """The face engine; build once per process with `FaceEngine.load()` and share it."""
+
+    def __init__(self, detector: Detector, embedder: Embedder, *, model_version: str = MODEL_VERSION) -> None:
+        self.detector = detector
+        self.embedder = embedder
+        self._model_version = model_version
+
+    @classmethod
+    def load(cls, model_dir: str | Path | None = None, threads: int = 1, *, verify: bool = True) -> FaceEngine:
+        """Build both inference sessions from the prepared, manifest-checked model files."""
+        files = locate_models(model_dir, verify=verify)
+        options = session_options(threads)
+        providers = ["CPUExecutionProvider"]
+        detector = Detector(ort.InferenceSession(str(files.detector), options, providers=providers))
+        embedder = Embedder(ort.InferenceSession(str(files.embedder), options, providers=providers))
+        logger.info("face engine loaded", extra={"model_dir": str(files.directory), "threads": threads})
+        return cls(detector, embedder)
+
+    @property
+    def model_version(self) -> str:
+        return self._model_version
+
+    def decode(self, data: bytes, *, max_bytes: int = MAX_BYTES) -> Image.Image:
+        """Upright RGB image from untrusted bytes; raises ImageError."""
+        return decode_image(data, max_bytes=max_bytes)
+
+    def _detect(self, image: Image.Image) -> list[tuple[DetectedFace, npt.NDArray[np.uint8]]]:
+        raw = self.detector.detect(image)
+        found = []
+        for box, points, score in zip(raw.boxes, raw.landmarks, raw.scores, strict=True):
+            crop = align(image, points)
+            face = DetectedFace(
+                box=BoundingBox(float(box[0]), float(box[1]), float(box[2]), float(box[3])),
+                landmarks=tuple(Landmark(t, float(x), float(y)) for t, (x, y) in zip(LANDMARK_TYPES, points,
+                                                                                       strict=True)),
+                confidence=float(score) * 100.0,
+                quality=quality.measure(crop, points),
+            )
+            found.append((face, crop))
+        found.sort(key=lambda item: -item[0].box.area)
+        return found
+
+    def detect_image(self, image: Image.Image) -> Detection:
+        return Detection(image.width, image.height, tuple(face for face, _ in self._detect(image)))
+
+    def detect(self, data: bytes, *, max_bytes: int = MAX_BYTES) -> Detection:
+        """All faces, largest first, in pixels of the upright original image."""
+        return self.detect_image(self.decode(data, max_bytes=max_bytes))
+
+    def analyze_image(self, image: Image.Image, *, max_faces: int | None = None,
+                      quality_filter: str = "NONE") -> Analysis:
+        if max_faces is not None and max_faces < 1:
+            raise ValueError("max_faces must be at least 1")
+        kept: list[tuple[DetectedFace, npt.NDArray[np.uint8]]] = []
+        unindexed: list[UnindexedFace] = []
+        for face, crop in self._detect(image):
+            reasons = quality.rejection_reasons(face, quality_filter)
+            if reasons:
+                unindexed.append(UnindexedFace(face, reasons))
+            elif max_faces is not None and len(kept) >= max_faces:
+                unindexed.append(UnindexedFace(face, ("EXCEEDS_MAX_FACES",)))
+            else:
+                kept.append((face, crop))
+        crops = (np.stack([crop for _, crop in kept]) if kept
+                 else np.zeros((0, 112, 112, 3), dtype=np.uint8))
+        vectors = self.embedder.embed(crops)
+        faces = tuple(EmbeddedFace(face, vectors[i]) for i, (face, _) in enumerate(kept))
+        return Analysis(image.width, image.height, faces, tuple(unindexed))
+
+    def analyze(self, data: bytes, *, max_faces: int | None = None, quality_filter: str = "NONE",
+                max_bytes: int = MAX_BYTES) -> Analysis:
+        """Detect, drop faces the quality filter rejects, keep the largest max_faces, embed in one batch."""
+        return self.analyze_image(self.decode(data, max_bytes=max_bytes), max_faces=max_faces,
+                                  quality_filter=quality_filter)
+
+    def embed_faces(self, image: Image.Image, faces: Sequence[DetectedFace]) -> npt.NDArray[np.float32]:
+        """(n, 128) L2-normalised float32 embeddings of the given faces of `image`."""
+        if not faces:
+            return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        return self.embedder.embed(np.stack([align(rgb, landmark_array(face)) for face in faces]))
+
+    def source_face(self, data: bytes, *, max_bytes: int = MAX_BYTES) -> EmbeddedFace:
+        """The largest face of an image, embedded (CompareFaces' source); raises NoFaceError."""
+        analysis = self.analyze(data, max_faces=1, max_bytes=max_bytes)
+        if not analysis.faces:
+            raise NoFaceError()
+        return analysis.faces[0]
+
+    def compare(self, source: EmbeddedFace, target: bytes, *, threshold: float = DEFAULT_THRESHOLD,
+                max_bytes: int = MAX_BYTES) -> Comparison:
+        """The source face against (up to 100 of) the largest faces of the target image."""
+        analysis = self.analyze(target, max_faces=MAX_COMPARE_TARGET_FACES, max_bytes=max_bytes)
+        if not analysis.faces:
+            return Comparison(source.face, (), ())
+        vectors = np.stack([f.embedding for f in analysis.faces])
+        sims = cosine_to_similarity(cosine_matrix(source.embedding[None, :], vectors)[0])
+        compared = [ComparedFace(f.face, float(s)) for f, s in zip(analysis.faces, sims, strict=True)]
+        matches = sorted((c for c in compared if c.similarity >= threshold), key=lambda c: -c.similarity)
+        unmatched = [c for c in compared if c.similarity < threshold]
+        return Comparison(source.face, tuple(matches), tuple(unmatched))
