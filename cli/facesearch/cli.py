@@ -1,0 +1,32 @@
+"""`facesearch`: the command-line client. A thin registry: each command group is a module under
+`facesearch.commands` exposing `register(subparsers)`; add yours to COMMAND_MODULES."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+from collections.abc import Sequence
+
+COMMAND_MODULES: list[str] = [
+    "facesearch.commands.engine",  # detect, compare (the local face engine)
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facesearch", description="Face search with a conscience.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

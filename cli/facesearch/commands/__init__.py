@@ -1,0 +1,1 @@
+"""Command groups of the `facesearch` CLI; each module exposes `register(subparsers)`."""
