@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 OPERATIONS = ("detect", "compare", "index", "search", "users", "manage", "delete")
 STATUSES = ("pending", "active", "suspended", "terminated")
@@ -41,3 +44,52 @@ class Decision:
     reason_code: str
     rule_id: str | None
     message: str
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key's metadata. The secret itself is never stored, only its hash."""
+
+    key_id: str
+    customer_id: str
+    key_hash: str
+    prefix: str  # the first characters of the secret, to help a customer tell keys apart
+    created_at: str
+    revoked_at: str = ""
+
+    @property
+    def active(self) -> bool:
+        return not self.revoked_at
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly created key: the only time the secret exists outside the customer's hands."""
+
+    key: ApiKey
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One audited decision or registry change."""
+
+    customer_id: str
+    operation: str
+    allowed: bool
+    reason_code: str
+    rule_id: str | None
+    request_id: str
+    source: str
+    at: str  # ISO 8601 UTC, millisecond precision
+    message: str = ""
+    principal: str = ""  # the admin principal of a registry change; empty for customer requests
+    details: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing; `next_cursor` is opaque and empty on the last page."""
+
+    items: tuple[T, ...]
+    next_cursor: str = ""

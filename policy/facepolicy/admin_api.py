@@ -1,0 +1,68 @@
+"""Request models and error mapping of the admin HTTP API (functions/registry_api).
+
+Kept in the layer so that the handler stays glue and the CLI can reuse the same shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from facepolicy.errors import (
+    AuditUnavailable,
+    CustomerExists,
+    CustomerNotFound,
+    InvalidCustomer,
+    InvalidTransition,
+    KeyNotFound,
+    RegistryError,
+    RegistryUnavailable,
+    VersionConflict,
+)
+
+STATUS_OF: dict[type[Exception], int] = {
+    InvalidCustomer: 400, CustomerNotFound: 404, KeyNotFound: 404,
+    CustomerExists: 409, VersionConflict: 409, InvalidTransition: 409,
+}
+
+
+class CreateCustomerRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str = Field("", description="Optional; generated (cus_...) when empty.")
+    name: str = Field(min_length=1, max_length=200)
+    sector: str = Field(description="A sector of policy.yaml.")
+    jurisdiction: str = Field(description="ISO 3166 code, e.g. US or US-CA.")
+    end_user_sectors: list[str] = Field(default_factory=list, description="Whom an integrator serves.")
+    use_cases: list[str] = Field(default_factory=list)
+    status: str = "pending"
+    attested_at: str = ""
+
+
+class UpdateCustomerRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, description="The version read; a stale version is a 409.")
+    name: str | None = Field(None, min_length=1, max_length=200)
+    sector: str | None = None
+    jurisdiction: str | None = None
+    end_user_sectors: list[str] | None = None
+    use_cases: list[str] | None = None
+    status: str | None = None
+    attested_at: str | None = None
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True, exclude={"version"})
+
+
+def error_body(code: str, message: str) -> dict[str, str]:
+    return {"code": code, "message": message}
+
+
+def registry_error_status(exc: RegistryError) -> int:
+    return next((status for kind, status in STATUS_OF.items() if isinstance(exc, kind)), 400)
+
+
+def unavailable_body(exc: RegistryUnavailable | AuditUnavailable) -> dict[str, str]:
+    return error_body("SERVICE_UNAVAILABLE", "the registry or audit log is unavailable; retry later")

@@ -1,0 +1,112 @@
+"""PolicyGate: the one call every entry point makes before any work.
+
+check = read the (cached) registry, decide, audit (table record + structured log line + metric per
+deny reason). It fails closed: a registry that cannot be read, or an audit record that cannot be
+written for an allow, is a deny with POLICY_UNAVAILABLE.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
+
+from facepolicy.audit import AuditLog, iso_time
+from facepolicy.errors import AuditUnavailable, PolicyDenied, RegistryUnavailable
+from facepolicy.model import AuditRecord, Decision, ReasonCode
+from facepolicy.policy import Policy, decide
+from facepolicy.registry import CustomerRegistry
+
+logger = Logger()
+
+ANONYMOUS = "anonymous"  # the audit partition of calls that carry no customer id
+
+
+class MetricsSink(Protocol):
+    """What the gate needs of Powertools' Metrics (flushed by the handler's @log_metrics)."""
+
+    def add_metric(self, name: str, unit: Any, value: float, *args: Any, **kwargs: Any) -> None: ...
+
+
+def deny_metric_name(reason_code: str) -> str:
+    """One metric per deny reason, e.g. PolicyDenied_SECTOR_DISALLOWED."""
+    return f"PolicyDenied_{reason_code}"
+
+
+class PolicyGate:
+    """Built once per container; `check` is safe to call on every request."""
+
+    def __init__(self, registry: CustomerRegistry, audit: AuditLog, policy: Policy,
+                 clock: Callable[[], float] = time.time, metrics: MetricsSink | None = None) -> None:
+        self.registry = registry
+        self.audit = audit
+        self.policy = policy
+        self.clock = clock
+        self.metrics = metrics
+
+    @classmethod
+    def from_env(cls, metrics: MetricsSink | None = None) -> PolicyGate:
+        """Tables from REGISTRY_TABLE / AUDIT_TABLE, cache time from POLICY_CACHE_SECONDS."""
+        from facepolicy.env import gate_from_env  # boto3 stays out of this module
+
+        return gate_from_env(metrics=metrics)
+
+    def check(self, customer_id: str, operation: str, *, request_id: str, source: str) -> Decision:
+        """Decide and audit; never raises for a deny (see `enforce`)."""
+        started = time.perf_counter()
+        try:
+            customer = self.registry.get_customer(customer_id) if customer_id else None
+            decision = decide(customer, operation, self.policy)
+        except RegistryUnavailable as exc:
+            logger.error("policy registry unavailable", customer_id=customer_id, operation=operation,
+                         request_id=request_id, error=str(exc))
+            decision = Decision(False, ReasonCode.POLICY_UNAVAILABLE, None,
+                                "the customer registry cannot be read; refusing rather than guessing")
+        except Exception:  # fail closed on anything unforeseen, and say so loudly
+            logger.exception("policy check failed", customer_id=customer_id, operation=operation,
+                             request_id=request_id)
+            decision = Decision(False, ReasonCode.POLICY_UNAVAILABLE, None, "the policy check failed")
+        decision = self._audit(customer_id, operation, decision, request_id=request_id, source=source)
+        self._log_and_count(customer_id, operation, decision, request_id=request_id, source=source,
+                            elapsed_ms=(time.perf_counter() - started) * 1000)
+        return decision
+
+    def enforce(self, customer_id: str, operation: str, *, request_id: str, source: str) -> Decision:
+        """`check`, raising PolicyDenied(decision) on a deny."""
+        decision = self.check(customer_id, operation, request_id=request_id, source=source)
+        if not decision.allowed:
+            raise PolicyDenied(decision)
+        return decision
+
+    def _audit(self, customer_id: str, operation: str, decision: Decision, *, request_id: str,
+               source: str) -> Decision:
+        record = AuditRecord(
+            customer_id=customer_id or ANONYMOUS, operation=operation, allowed=decision.allowed,
+            reason_code=decision.reason_code, rule_id=decision.rule_id, request_id=request_id,
+            source=source, at=iso_time(self.clock()), message=decision.message,
+        )
+        try:
+            self.audit.record(record)
+        except AuditUnavailable as exc:
+            logger.error("policy audit unavailable", customer_id=customer_id, operation=operation,
+                         request_id=request_id, error=str(exc))
+            if decision.allowed:  # no unaudited work
+                return Decision(False, ReasonCode.POLICY_UNAVAILABLE, None,
+                                "the audit log cannot be written; refusing rather than acting unaudited")
+        return decision
+
+    def _log_and_count(self, customer_id: str, operation: str, decision: Decision, *, request_id: str,
+                       source: str, elapsed_ms: float) -> None:
+        fields: dict[str, Any] = {"customer_id": customer_id, "operation": operation, "allowed": decision.allowed,
+                  "reason_code": decision.reason_code, "rule_id": decision.rule_id, "request_id": request_id,
+                  "source": source, "elapsed_ms": round(elapsed_ms, 3)}
+        if decision.allowed:
+            logger.info("policy decision", **fields)
+        else:
+            logger.warning("policy decision", **fields)
+            if self.metrics is not None:
+                self.metrics.add_metric(name=deny_metric_name(decision.reason_code), unit=MetricUnit.Count,
+                                        value=1)

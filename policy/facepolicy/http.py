@@ -1,0 +1,96 @@
+"""Policy enforcement for Powertools' API Gateway resolvers: each route declares its operation once.
+
+    gate = lambda: deps.gate            # or a PolicyGate; resolved on each request (lazy per container)
+    @app.post("/collections/<collection_id>/search", middlewares=[requires("search", gate)])
+    def search(collection_id: str) -> dict:
+        customer_id = current_customer_id(app)   # from the authorizer context, never from the body
+
+A deny is answered here with 403 {"code", "message", "rule_id"} and the route never runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+
+from facepolicy.errors import MissingPolicyCheck, PolicyDenied
+from facepolicy.gate import PolicyGate
+from facepolicy.model import Decision
+
+GateProvider = PolicyGate | Callable[[], PolicyGate]
+Middleware = Callable[[Any, NextMiddleware], Response]
+
+CUSTOMER_KEY = "customer_id"
+DECISION_KEY = "policy_decision"
+
+
+def authorizer_customer_id(event: Mapping[str, Any]) -> str:
+    """requestContext.authorizer.lambda.customer_id of an HTTP API (payload 2.0) event, or ""."""
+    context = event.get("requestContext") or {}
+    authorizer = context.get("authorizer") or {}
+    value = (authorizer.get("lambda") or {}).get(CUSTOMER_KEY, "")
+    return value if isinstance(value, str) else ""
+
+
+def admin_principal(event: Mapping[str, Any]) -> str:
+    """The IAM principal of an IAM-authorized route (userArn, else caller id), or ""."""
+    iam = ((event.get("requestContext") or {}).get("authorizer") or {}).get("iam") or {}
+    return str(iam.get("userArn") or iam.get("callerId") or iam.get("userId") or "")
+
+
+def request_id_of(event: Mapping[str, Any]) -> str:
+    return str((event.get("requestContext") or {}).get("requestId") or "")
+
+
+def denied_response(decision: Decision) -> Response:
+    body = {"code": decision.reason_code, "message": decision.message, "rule_id": decision.rule_id}
+    return Response(status_code=403, content_type="application/json", body=json.dumps(body))
+
+
+def _resolve(gate: GateProvider) -> PolicyGate:
+    return gate if isinstance(gate, PolicyGate) else gate()
+
+
+def requires(operation: str, gate: GateProvider) -> Middleware:
+    """A route middleware that checks the caller for `operation` before the route runs."""
+
+    def policy_middleware(app: Any, next_middleware: NextMiddleware) -> Response:
+        event = app.current_event.raw_event
+        customer_id = authorizer_customer_id(event)
+        context = event.get("requestContext") or {}
+        source = f"http {context.get('routeKey') or app.current_event.path}"
+        decision = _resolve(gate).check(customer_id, operation, request_id=request_id_of(event), source=source)
+        if not decision.allowed:
+            return denied_response(decision)
+        app.append_context(**{CUSTOMER_KEY: customer_id, DECISION_KEY: decision})
+        return next_middleware(app)
+
+    policy_middleware.__name__ = f"requires_{operation}"
+    return policy_middleware
+
+
+def current_customer_id(app: Any) -> str:
+    """The customer the policy check admitted. Raises MissingPolicyCheck on a route without `requires`."""
+    customer_id = app.context.get(CUSTOMER_KEY)
+    if not customer_id:
+        raise MissingPolicyCheck("route has no policy check: add middlewares=[requires(<operation>, gate)]")
+    return str(customer_id)
+
+
+def current_decision(app: Any) -> Decision:
+    decision = app.context.get(DECISION_KEY)
+    if not isinstance(decision, Decision):
+        raise MissingPolicyCheck("route has no policy check: add middlewares=[requires(<operation>, gate)]")
+    return decision
+
+
+def register_policy_handlers(app: Any) -> None:
+    """Map PolicyDenied (from gate.enforce inside a route) to the same 403 as `requires`."""
+
+    @app.exception_handler(PolicyDenied)
+    def _policy_denied(exc: PolicyDenied) -> Response:
+        return denied_response(exc.decision)

@@ -1,0 +1,136 @@
+"""The policy as data (policy.yaml, checked against policy.schema.json) and the pure decision on it.
+
+`decide` does no I/O: the caller reads the customer from the registry and hands it in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from facepolicy.errors import PolicyError
+from facepolicy.model import OPERATIONS, Customer, Decision, ReasonCode
+
+POLICY_PATH = Path(__file__).with_name("policy.yaml")
+SCHEMA_PATH = Path(__file__).with_name("policy.schema.json")
+ALWAYS_ALLOWED_RULE_ID = "always-allowed"
+UNKNOWN_SECTOR_RULE_ID = "sector-unknown"
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    sectors: frozenset[str]
+    deny: frozenset[str]
+    reason: str
+    references: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: int
+    operations: tuple[str, ...]
+    sectors: tuple[str, ...]
+    always_allowed: frozenset[str]
+    rules: tuple[Rule, ...]
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.rule_id == rule_id), None)
+
+
+@lru_cache(maxsize=1)
+def _schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text())
+    return schema
+
+
+def parse_policy(document: Mapping[str, Any]) -> Policy:
+    """Validate a parsed policy document against the schema and its own vocabularies."""
+    try:
+        jsonschema.validate(document, _schema())
+    except jsonschema.ValidationError as exc:
+        path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+        raise PolicyError(f"policy does not match its schema at {path}: {exc.message}") from exc
+    operations = tuple(document["operations"])
+    sectors = tuple(document["sectors"])
+    missing_ops = set(OPERATIONS) - set(operations)
+    if missing_ops:
+        raise PolicyError(f"policy lacks operations the code uses: {sorted(missing_ops)}")
+    always = frozenset(document["always_allowed"])
+    rules = []
+    for raw in document["rules"]:
+        rule = Rule(
+            rule_id=raw["id"],
+            sectors=frozenset(raw["sectors"]),
+            deny=frozenset(raw["deny"]),
+            reason=" ".join(raw["reason"].split()),
+            references=tuple(raw["references"]),
+        )
+        unknown = (rule.sectors - set(sectors)) | (rule.deny - set(operations))
+        if unknown:
+            raise PolicyError(f"rule {rule.rule_id} names unknown sectors/operations: {sorted(unknown)}")
+        if rule.deny & always:
+            raise PolicyError(f"rule {rule.rule_id} denies an always-allowed operation")
+        rules.append(rule)
+    ids = [r.rule_id for r in rules]
+    if len(ids) != len(set(ids)):
+        raise PolicyError("rule ids must be unique")
+    if always - set(operations):
+        raise PolicyError(f"always_allowed names unknown operations: {sorted(always - set(operations))}")
+    return Policy(document["version"], operations, sectors, always, tuple(rules))
+
+
+def load_policy(path: Path | str | None = None) -> Policy:
+    """Load and check the policy file (default: the shipped policy.yaml). Raises PolicyError."""
+    source = Path(path) if path is not None else POLICY_PATH
+    try:
+        document = yaml.safe_load(source.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise PolicyError(f"cannot read policy {source}: {exc}") from exc
+    if not isinstance(document, dict):
+        raise PolicyError(f"policy {source} is not a mapping")
+    return parse_policy(document)
+
+
+def _first_sentence(text: str) -> str:
+    head, dot, _ = text.partition(". ")
+    return head + ("." if dot else "")
+
+
+def _deny(code: str, message: str, rule_id: str | None = None) -> Decision:
+    return Decision(allowed=False, reason_code=code, rule_id=rule_id, message=message)
+
+
+def decide(customer: Customer | None, operation: str, policy: Policy) -> Decision:
+    """Decide whether `customer` may use `operation` under `policy` (pure; see policy.yaml for the order)."""
+    if operation not in policy.operations:
+        return _deny(ReasonCode.OPERATION_UNKNOWN, f"unknown operation {operation!r}")
+    if customer is None:
+        return _deny(ReasonCode.CUSTOMER_UNKNOWN, "caller is not a registered customer")
+    if operation in policy.always_allowed:
+        return Decision(True, ReasonCode.ALLOWED, ALWAYS_ALLOWED_RULE_ID,
+                        f"{operation} is open to every registered customer")
+    if customer.status != "active":
+        return _deny(ReasonCode.CUSTOMER_NOT_ACTIVE, f"customer status is {customer.status!r}, not 'active'")
+    served = (customer.sector, *customer.end_user_sectors)
+    unknown = [s for s in served if s not in policy.sectors]
+    if unknown:
+        return _deny(ReasonCode.SECTOR_DISALLOWED,
+                     f"sector {unknown[0]!r} is not in the policy's vocabulary", UNKNOWN_SECTOR_RULE_ID)
+    for rule in policy.rules:
+        if operation not in rule.deny:
+            continue
+        hit = next((s for s in served if s in rule.sectors), None)
+        if hit is not None:
+            who = "customer sector" if hit == customer.sector else "declared end-user sector"
+            return _deny(ReasonCode.SECTOR_DISALLOWED,
+                         f"{operation} is not available to the {hit} sector ({who}): {_first_sentence(rule.reason)}",
+                         rule.rule_id)
+    return Decision(True, ReasonCode.ALLOWED, None, "allowed")
