@@ -1,6 +1,9 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Both bootstrap first.
 PY := .venv/bin/python
 export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY = 0
+# sam build needs python3.12 on PATH; pyenv's shim may not answer, so put the real one first.
+PY312_DIR = $(shell dirname $$(bash scripts/setup.sh --print-python 2>/dev/null))
 
 .PHONY: setup test lint typecheck unit functional e2e cfn-lint validate bench demo serve build clean
 
@@ -15,7 +18,7 @@ lint:
 	$(PY) -m mypy
 
 cfn-lint:
-	$(PY) -m cfnlint template.yaml
+	.venv/bin/cfn-lint -- template.yaml
 
 unit: setup
 	$(PY) -m pytest -q tests/unit
@@ -41,11 +44,11 @@ serve: setup
 	bash scripts/setup_sam.sh
 
 validate: setup .venv-sam/bin/sam
-	$(PY) -m cfnlint template.yaml
+	.venv/bin/cfn-lint -- template.yaml
 	.venv-sam/bin/sam validate --lint --region $(AWS_DEFAULT_REGION)
 
 build: setup .venv-sam/bin/sam
-	.venv-sam/bin/sam build
+	PATH="$(PY312_DIR):$$PATH" .venv-sam/bin/sam build --parallel
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .facesearch
