@@ -1,0 +1,66 @@
+"""HTTP API Lambda authorizer (payload 2.0, simple responses): x-api-key -> customer id.
+
+Only identifies the caller; the sector policy is applied by the routes (so that denials carry reason
+codes and are audited). The key is hashed at once and never logged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from facepolicy import CustomerRegistry, RegistryUnavailable, hash_api_key
+from facepolicy.env import cached_registry_from_env
+
+logger = Logger()
+tracer = Tracer()
+
+API_KEY_HEADER = "x-api-key"
+
+
+class Deps:
+    """Built once per container on first use; tests assign `deps.registry` directly."""
+
+    def __init__(self) -> None:
+        self._registry: CustomerRegistry | None = None
+
+    @property
+    def registry(self) -> CustomerRegistry:
+        if self._registry is None:
+            self._registry = cached_registry_from_env()
+        return self._registry
+
+    @registry.setter
+    def registry(self, value: CustomerRegistry | None) -> None:
+        self._registry = value
+
+
+deps = Deps()
+
+
+def _api_key(event: dict[str, Any]) -> str:
+    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+    value = headers.get(API_KEY_HEADER) or ""
+    return value if isinstance(value, str) else ""
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request_id = str((event.get("requestContext") or {}).get("requestId", ""))
+    secret = _api_key(event)
+    if not secret:
+        logger.info("authorization refused", reason="missing_key", request_id=request_id)
+        return {"isAuthorized": False}
+    try:
+        customer_id = deps.registry.customer_for_key(hash_api_key(secret))
+    except RegistryUnavailable as exc:  # fail closed: API Gateway answers 403, the client retries
+        logger.error("authorization refused", reason="registry_unavailable", request_id=request_id, error=str(exc))
+        return {"isAuthorized": False}
+    if customer_id is None:
+        logger.info("authorization refused", reason="unknown_or_revoked_key", request_id=request_id)
+        return {"isAuthorized": False}
+    logger.info("authorized", customer_id=customer_id, request_id=request_id)
+    return {"isAuthorized": True, "context": {"customer_id": customer_id}}

@@ -1,0 +1,82 @@
+"""Moto-backed registry and audit tables built from template.yaml's own definitions, plus the policy objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from facepolicy import CachedRegistry, InMemoryAuditLog, PolicyGate, RegistryAdmin, load_policy
+from facepolicy.dynamodb import DynamoDBAuditLog, DynamoDBRegistry
+from facesearch.local.template import create_table, load_template
+
+REGISTRY_TABLE = "facesearch-test-registry"
+AUDIT_TABLE = "facesearch-test-audit"
+ADMIN_ARN = "arn:aws:sts::123456789012:assumed-role/facesearch-admin/alice"
+
+
+class FakeClock:
+    """A controllable clock (epoch seconds) for cache expiry and audit times."""
+
+    def __init__(self, start: float = 1_795_694_400.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class RecordingMetrics:
+    def __init__(self) -> None:
+        self.added: list[tuple[str, float]] = []
+
+    def add_metric(self, name: str, unit: Any, value: float, *args: Any, **kwargs: Any) -> None:
+        self.added.append((name, value))
+
+
+@dataclass
+class Stack:
+    resource: Any
+    registry: DynamoDBRegistry
+    audit: DynamoDBAuditLog
+    admin: RegistryAdmin
+    clock: FakeClock
+    metrics: RecordingMetrics
+
+    def gate(self, ttl_seconds: float = 60.0) -> PolicyGate:
+        cached = CachedRegistry(self.registry, ttl_seconds=ttl_seconds, clock=self.clock)
+        return PolicyGate(cached, self.audit, load_policy(), clock=self.clock, metrics=self.metrics)
+
+    def env(self) -> dict[str, str]:
+        return {"REGISTRY_TABLE": REGISTRY_TABLE, "AUDIT_TABLE": AUDIT_TABLE, "AUDIT_RETENTION_DAYS": "400",
+                "POLICY_CACHE_SECONDS": "60"}
+
+
+def build_stack() -> Stack:
+    template = load_template()
+    client = boto3.client("dynamodb")
+    create_table(client, template, "RegistryTable", REGISTRY_TABLE)
+    create_table(client, template, "AuditTable", AUDIT_TABLE)
+    resource = boto3.resource("dynamodb")
+    registry = DynamoDBRegistry(resource.Table(REGISTRY_TABLE))
+    audit = DynamoDBAuditLog(resource.Table(AUDIT_TABLE))
+    clock = FakeClock()
+    return Stack(resource, registry, audit, RegistryAdmin(registry, audit, load_policy(), clock=clock), clock,
+                 RecordingMetrics())
+
+
+@pytest.fixture
+def stack() -> Iterator[Stack]:
+    with mock_aws():
+        yield build_stack()
+
+
+@pytest.fixture
+def memory_audit() -> InMemoryAuditLog:
+    return InMemoryAuditLog()
