@@ -7,6 +7,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+EMBEDDING_DIM = 128
+MAX_FACES_PER_USER = 100
+# Rekognition's reasons for UnsuccessfulFaceDeletions / UnsuccessfulFaceAssociations / ...Disassociations.
+FACE_NOT_FOUND = "FACE_NOT_FOUND"
+ASSOCIATED_TO_AN_EXISTING_USER = "ASSOCIATED_TO_AN_EXISTING_USER"
+ASSOCIATED_TO_A_DIFFERENT_USER = "ASSOCIATED_TO_A_DIFFERENT_USER"
+
 IMAGE_STATUSES = ("INDEXED", "NO_FACES", "INVALID_IMAGE", "REJECTED_POLICY", "REJECTED_COLLECTION")
 
 
@@ -20,6 +27,8 @@ class Collection:
     user_count: int = 0
     version: int = 0  # bumped on every face add/delete: the vector index's freshness check
     defaults: dict[str, object] = field(default_factory=dict, compare=False)  # max_faces, quality_filter
+    snapshot_version: int = 0  # version of the newest S3 snapshot of the vector index (0: none)
+    log_floor: int = 0  # changes_since(v) needs v >= log_floor (older change items may be compacted)
 
 
 @dataclass(frozen=True)
@@ -72,3 +81,31 @@ class FaceMatch:
     external_image_id: str | None
     box: dict[str, float]
     user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FaceMeta:
+    """What a search result needs about a face, kept by the vector index (no embedding, no DynamoDB read)."""
+
+    face_id: str
+    image_id: str
+    external_image_id: str | None
+    box: dict[str, float]
+    user_id: str | None = None
+
+    @classmethod
+    def of(cls, face: Face) -> FaceMeta:
+        return cls(face.face_id, face.image_id, face.external_image_id, dict(face.box), face.user_id)
+
+
+@dataclass(frozen=True)
+class FaceDelta:
+    """Net changes of a collection after a version: faces to upsert (current state) and ids to drop.
+
+    `added` and `removed_ids` are disjoint; `version` is the collection version the delta brings you to.
+    An added face may already be in the index (its user association changed): upsert it.
+    """
+
+    added: list[Face]
+    removed_ids: list[str]
+    version: int

@@ -1,0 +1,37 @@
+"""Fixtures of the face-store tests: the contract suite runs over the in-memory fake and DynamoDB (moto)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from facesearch.local.template import create_table, load_template  # noqa: E402
+from facestore import DynamoDBFaceStore, InMemoryFaceStore  # noqa: E402
+from store_helpers import SerializedClient  # noqa: E402
+
+TABLE = "faces-test"
+
+
+@pytest.fixture
+def moto_dynamodb() -> Iterator[Any]:
+    """A DynamoDB client (moto) with the FacesTable created from template.yaml's own definition."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client, load_template(), "FacesTable", TABLE)
+        yield client
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def store(request: pytest.FixtureRequest) -> Any:
+    if request.param == "memory":
+        return InMemoryFaceStore()
+    client = request.getfixturevalue("moto_dynamodb")
+    return DynamoDBFaceStore(SerializedClient(client), TABLE, sleep=lambda _s: None)
