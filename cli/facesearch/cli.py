@@ -10,6 +10,12 @@ from collections.abc import Sequence
 
 COMMAND_MODULES: list[str] = [
     "facesearch.commands.engine",  # detect, compare (the local face engine)
+    "facesearch.commands.local",  # local serve (the stack on this machine)
+    "facesearch.commands.admin",  # admin customers|keys|audit (IAM-signed)
+    "facesearch.commands.collections",  # collections create|list|describe|delete
+    "facesearch.commands.index",  # index PATH... (presigned uploads, --wait)
+    "facesearch.commands.search",  # search IMAGE, faces list|delete
+    "facesearch.commands.remote",  # remote detect|compare (the service's stateless routes)
 ]
 
 

@@ -39,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def serve(args: argparse.Namespace, announce: Any = print) -> int:
     """Start the stack, write the state file, block until SIGINT/SIGTERM, clean up."""
-    logging.basicConfig(level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(name)s %(message)s",
+                        force=True)
     state_file: Path = args.state_file or default_state_file()
     options = StackOptions(port=args.port, moto_port=args.moto_port, log_level=args.log_level,
                            metrics=not args.no_metrics, authorizer_cache_seconds=args.authorizer_cache_seconds)
