@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
+from store_helpers import SerializedClient
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from facesearch.local.template import create_table, load_template  # noqa: E402
-from facestore import DynamoDBFaceStore, InMemoryFaceStore  # noqa: E402
-from store_helpers import SerializedClient  # noqa: E402
+from facesearch.local.template import create_table, load_template
+from facestore import DynamoDBFaceStore, InMemoryFaceStore
 
 TABLE = "faces-test"
 
