@@ -1,0 +1,54 @@
+"""face_api: the customer HTTP API (collections, uploads, faces, search, users, compare, detect).
+
+Glue only: the resolver, its routers (faceapi/routes), error handlers (faceapi/errors) and OpenAPI.
+Every route declares its policy operation; the customer id comes from the authorizer context.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+if str(Path(__file__).parent) not in sys.path:  # Lambda puts the function folder on sys.path; local loaders may not
+    sys.path.insert(0, str(Path(__file__).parent))
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from faceapi import deps
+from faceapi.errors import register_error_handlers
+from faceapi.routes import ROUTERS
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+TITLE, VERSION = "facesearch", "1.0.0"
+DESCRIPTION = ("Face collections, search, users, compare and detect, with a policy layer that refuses "
+               "disallowed sectors. Authenticate with the x-api-key header.")
+SECURITY_SCHEMES = {"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)}
+
+app = APIGatewayHttpResolver(enable_validation=True)
+app.configure_openapi(title=TITLE, version=VERSION, description=DESCRIPTION, security_schemes=SECURITY_SCHEMES,
+                      security=[{"apiKey": []}])
+app.enable_swagger(path="/swagger", title=TITLE, version=VERSION, description=DESCRIPTION,
+                   security_schemes=SECURITY_SCHEMES, security=[{"apiKey": []}])
+register_error_handlers(app)
+for router in ROUTERS:
+    app.include_router(router)
+deps.configure(lambda: deps.from_env(metrics=metrics))
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document() -> Response:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=app.get_openapi_json_schema())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

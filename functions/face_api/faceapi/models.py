@@ -1,0 +1,373 @@
+"""Request and response models of the customer HTTP API (pydantic; the OpenAPI document is made from them).
+
+Requests forbid unknown fields and take numbers strictly (`"5"` or `true` for an integer is a 400).
+Responses are plain models built by the routes from the store's and engine's value types.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# ---------------------------------------------------------------- identifiers and limits
+ID_PATTERN = r"^[a-zA-Z0-9_.\-]{1,255}$"  # collection, face and image ids (Rekognition's CollectionId)
+USER_ID_PATTERN = r"^[a-zA-Z0-9_.\-:]{1,128}$"  # Rekognition's UserId
+EXTERNAL_ID_PATTERN = r"^[a-zA-Z0-9_.\-:]{1,255}$"  # Rekognition's ExternalImageId
+
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # decoded base64 image (Rekognition: 5 MB as raw bytes)
+MAX_UPLOAD_BYTES = 15 * 1024 * 1024  # uploaded object (Rekognition: 15 MB as an S3 object)
+MAX_SEARCH_FACES = 4096
+DEFAULT_SEARCH_FACES = 10
+MAX_USERS_RESULT = 500
+DEFAULT_USERS_RESULT = 10
+DEFAULT_USER_MATCH_THRESHOLD = 80.0  # SearchUsers' UserMatchThreshold default
+DEFAULT_ASSOCIATE_THRESHOLD = 75.0  # AssociateFaces' UserMatchThreshold default
+MAX_FACES_PER_IMAGE = 100
+MAX_LIST_RESULTS = 1000
+DEFAULT_LIST_RESULTS = 100
+
+CollectionId = Annotated[str, Field(pattern=ID_PATTERN, examples=["family-photos"])]
+FaceId = Annotated[str, Field(pattern=ID_PATTERN, examples=["3f1c9a52-5d2b-5f0e-9b61-1c0a8e2f7d44"])]
+ImageId = Annotated[str, Field(pattern=ID_PATTERN, examples=["0b7e1c5e9f2a4d7c8a1b3c5d7e9f1a2b.jpg"])]
+UserId = Annotated[str, Field(pattern=USER_ID_PATTERN, examples=["user:alice"])]
+ExternalImageId = Annotated[str, Field(pattern=EXTERNAL_ID_PATTERN, examples=["IMG_0042.jpg"])]
+QualityFilter = Literal["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"]
+Threshold = Annotated[float, Field(ge=0, le=100, strict=True)]
+Base64Image = Annotated[str, Field(description="The image bytes (JPEG or PNG, at most 5 MB), base64-encoded.",
+                                   examples=["/9j/4AAQSkZJRgABAQ..."])]
+
+
+class Request(BaseModel):
+    """Base of request bodies: unknown fields are an error, numbers are not parsed from strings."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# ---------------------------------------------------------------- shared response parts
+class BoundingBox(BaseModel):
+    """A face box in pixels of the (orientation-corrected) image."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+class Landmark(BaseModel):
+    type: str
+    x: float
+    y: float
+
+
+class Quality(BaseModel):
+    brightness: float
+    sharpness: float
+    yaw: float
+    pitch: float
+    roll: float
+
+
+class FaceDetail(BaseModel):
+    """A detected face, the same shape as `facesearch detect` prints."""
+
+    bounding_box: BoundingBox
+    confidence: float = Field(description="Detector confidence, 0-100.")
+    landmarks: list[Landmark]
+    quality: Quality
+
+
+class ImageSize(BaseModel):
+    width: int
+    height: int
+
+
+class ErrorBody(BaseModel):
+    """Every error response: a stable code and a message (a policy deny also carries the rule id)."""
+
+    code: str = Field(examples=["INVALID_PARAMETER"])
+    message: str
+    rule_id: str | None = None
+    reason: str | None = Field(default=None, description="The engine's code for an unusable image.")
+
+
+# ---------------------------------------------------------------- collections
+class CollectionDefaults(Request):
+    """Indexing defaults of a collection, used for uploads that do not set their own."""
+
+    max_faces: int | None = Field(default=None, ge=1, le=MAX_FACES_PER_IMAGE)
+    quality_filter: QualityFilter | None = None
+
+
+class CreateCollectionRequest(Request):
+    collection_id: CollectionId
+    defaults: CollectionDefaults | None = None
+
+
+class CollectionDescription(BaseModel):
+    collection_id: str
+    face_count: int
+    user_count: int
+    face_model_version: str
+    created_at: str
+    defaults: dict[str, object] = Field(default_factory=dict)
+
+
+class CollectionList(BaseModel):
+    collections: list[CollectionDescription]
+    next_token: str | None = None
+
+
+class DeletedCollection(BaseModel):
+    collection_id: str
+    status: Literal["DELETED"] = "DELETED"
+
+
+# ---------------------------------------------------------------- uploads and images
+class CreateUploadRequest(Request):
+    """Ask for a presigned PUT URL; the declared length is signed, so S3 refuses any other size."""
+
+    content_type: Literal["image/jpeg", "image/png"]
+    content_length: int = Field(ge=1, le=MAX_UPLOAD_BYTES,
+                                description="The exact size in bytes of the image that will be PUT (≤ 15 MB).")
+    external_image_id: ExternalImageId | None = None
+    max_faces: int | None = Field(default=None, ge=1, le=MAX_FACES_PER_IMAGE)
+    quality_filter: QualityFilter | None = None
+
+
+class UploadTicket(BaseModel):
+    """How to upload: PUT the bytes to `url` with exactly `headers` (they are part of the signature)."""
+
+    image_id: str
+    method: Literal["PUT"] = "PUT"
+    url: str
+    headers: dict[str, str]
+    expires_in: int = Field(description="Seconds the URL stays valid.")
+    max_bytes: int
+
+
+class UnindexedFace(BaseModel):
+    bounding_box: BoundingBox | None = None
+    reasons: list[str]
+
+
+class ImageStatusResponse(BaseModel):
+    """PENDING until the indexer has processed the upload, then its outcome."""
+
+    image_id: str
+    status: str = Field(examples=["INDEXED"], description="PENDING, INDEXED, NO_FACES, INVALID_IMAGE, REJECTED_*")
+    reason_code: str | None = None
+    message: str | None = None
+    face_ids: list[str] = Field(default_factory=list)
+    unindexed_faces: list[UnindexedFace] = Field(default_factory=list)
+    external_image_id: str | None = None
+    updated_at: str | None = None
+
+
+# ---------------------------------------------------------------- faces
+class StoredFace(BaseModel):
+    face_id: str
+    image_id: str
+    external_image_id: str | None = None
+    bounding_box: BoundingBox
+    confidence: float
+    user_id: str | None = None
+    indexed_at: str | None = None
+
+
+class FaceList(BaseModel):
+    faces: list[StoredFace]
+    next_token: str | None = None
+    face_model_version: str
+
+
+class DeleteFacesRequest(Request):
+    face_ids: list[FaceId] = Field(min_length=1, max_length=4096)
+
+
+class UnsuccessfulFace(BaseModel):
+    face_id: str
+    reasons: list[str]
+
+
+class DeleteFacesResponse(BaseModel):
+    deleted_faces: list[str]
+    unsuccessful_face_deletions: list[UnsuccessfulFace]
+
+
+# ---------------------------------------------------------------- search
+class S3Object(Request):
+    """An image the caller already uploaded to this collection (POST .../uploads)."""
+
+    image_id: ImageId
+
+
+class ImageSource(Request):
+    """Exactly one of `image` (base64 bytes) and `s3_object`."""
+
+    image: Base64Image | None = None
+    s3_object: S3Object | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ImageSource:
+        if (self.image is None) == (self.s3_object is None):
+            raise ValueError("give exactly one of image and s3_object")
+        return self
+
+
+class SearchByImageRequest(ImageSource):
+    max_faces: int = Field(default=DEFAULT_SEARCH_FACES, ge=1, le=MAX_SEARCH_FACES)
+    threshold: Threshold = Field(default=80.0, description="Minimum similarity 0-100 (default 80).")
+    quality_filter: QualityFilter = "NONE"
+
+
+class SearchFacesRequest(Request):
+    max_faces: int = Field(default=DEFAULT_SEARCH_FACES, ge=1, le=MAX_SEARCH_FACES)
+    threshold: Threshold = Field(default=80.0, description="Minimum similarity 0-100 (default 80).")
+
+
+class MatchedFace(BaseModel):
+    face_id: str
+    image_id: str
+    external_image_id: str | None = None
+    bounding_box: BoundingBox
+    user_id: str | None = None
+
+
+class FaceMatch(BaseModel):
+    similarity: float
+    face: MatchedFace
+
+
+class SearchByImageResponse(BaseModel):
+    """`searched_face_bounding_box` is null (and `face_matches` empty) when the image has no usable face."""
+
+    searched_face_bounding_box: BoundingBox | None
+    searched_face_confidence: float | None
+    unsearched_face_count: int
+    face_matches: list[FaceMatch]
+    face_model_version: str
+
+
+class SearchFacesResponse(BaseModel):
+    searched_face_id: str
+    face_matches: list[FaceMatch]
+    face_model_version: str
+
+
+# ---------------------------------------------------------------- users
+class CreateUserRequest(Request):
+    user_id: UserId
+
+
+class UserDescription(BaseModel):
+    user_id: str
+    user_status: Literal["ACTIVE", "CREATED"] = Field(description="ACTIVE once faces are associated.")
+    face_ids: list[str] = Field(default_factory=list)
+    created_at: str | None = None
+
+
+class UserList(BaseModel):
+    users: list[UserDescription]
+    next_token: str | None = None
+
+
+class DeletedUser(BaseModel):
+    user_id: str
+    status: Literal["DELETED"] = "DELETED"
+
+
+class AssociateFacesRequest(Request):
+    face_ids: list[FaceId] = Field(min_length=1, max_length=100)
+    user_match_threshold: Threshold = Field(
+        default=DEFAULT_ASSOCIATE_THRESHOLD,
+        description="A face must match the user's existing faces at least this much (default 75).")
+
+
+class DisassociateFacesRequest(Request):
+    face_ids: list[FaceId] = Field(min_length=1, max_length=100)
+
+
+class UnsuccessfulAssociation(BaseModel):
+    face_id: str
+    reasons: list[str]
+    similarity: float | None = None
+
+
+class AssociateFacesResponse(BaseModel):
+    associated_faces: list[str]
+    unsuccessful_face_associations: list[UnsuccessfulAssociation]
+    user_status: str
+
+
+class DisassociateFacesResponse(BaseModel):
+    disassociated_faces: list[str]
+    unsuccessful_face_disassociations: list[UnsuccessfulFace]
+    user_status: str
+
+
+class SearchUsersByImageRequest(ImageSource):
+    max_users: int = Field(default=DEFAULT_USERS_RESULT, ge=1, le=MAX_USERS_RESULT)
+    user_match_threshold: Threshold = Field(default=DEFAULT_USER_MATCH_THRESHOLD)
+    quality_filter: QualityFilter = "NONE"
+
+
+class SearchUsersRequest(Request):
+    max_users: int = Field(default=DEFAULT_USERS_RESULT, ge=1, le=MAX_USERS_RESULT)
+    user_match_threshold: Threshold = Field(default=DEFAULT_USER_MATCH_THRESHOLD)
+
+
+class MatchedUser(BaseModel):
+    user_id: str
+    user_status: str = "ACTIVE"
+
+
+class UserMatch(BaseModel):
+    similarity: float
+    user: MatchedUser
+
+
+class SearchUsersByImageResponse(BaseModel):
+    searched_face_bounding_box: BoundingBox | None
+    searched_face_confidence: float | None
+    unsearched_face_count: int
+    user_matches: list[UserMatch]
+    face_model_version: str
+
+
+class SearchUsersResponse(BaseModel):
+    searched_user_id: str
+    user_matches: list[UserMatch]
+    face_model_version: str
+
+
+# ---------------------------------------------------------------- stateless
+class DetectRequest(Request):
+    image: Base64Image
+
+
+class DetectResponse(BaseModel):
+    """The faces as `facesearch detect --json` prints them, largest first."""
+
+    image: ImageSize
+    faces: list[FaceDetail]
+
+
+class CompareRequest(Request):
+    source_image: Base64Image
+    target_image: Base64Image
+    threshold: Threshold = Field(default=80.0)
+    quality_filter: QualityFilter = "NONE"
+
+
+class ComparedFace(BaseModel):
+    similarity: float
+    face: FaceDetail
+
+
+class CompareResponse(BaseModel):
+    """As one `facesearch compare --json` line: matches most similar first, unmatched largest first."""
+
+    source_face: FaceDetail | None
+    face_matches: list[ComparedFace]
+    unmatched_faces: list[FaceDetail]

@@ -1,0 +1,7 @@
+"""Powertools Routers of the customer API; each route declares its policy operation once (`requires`)."""
+
+from __future__ import annotations
+
+from faceapi.routes import collections, faces, search, stateless, users
+
+ROUTERS = (collections.router, faces.router, search.router, users.router, stateless.router)

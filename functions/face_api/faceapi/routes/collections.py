@@ -1,0 +1,99 @@
+"""Collections, upload URLs and image statuses (operations: manage, index, delete)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from faceapi import deps, images, views
+from faceapi import models as m
+from faceapi.errors import ResourceNotFound
+from faceengine import MODEL_VERSION
+from facepolicy import current_customer_id, requires
+from facestore.errors import CollectionNotFound
+
+router = APIGatewayHttpRouter()
+
+CollectionPath = Annotated[str, Path(pattern=m.ID_PATTERN, description="The collection id.")]
+ImagePath = Annotated[str, Path(pattern=m.ID_PATTERN, description="The image id returned by the upload call.")]
+MaxResults = Annotated[int, Query(ge=1, le=m.MAX_LIST_RESULTS, description="Page size.")]
+NextToken = Annotated[str | None, Query(max_length=2048, description="The next_token of the previous page.")]
+
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png"}
+
+
+def _collection_or_404(customer_id: str, collection_id: str) -> views.Collection:
+    found = deps.current().store.get_collection(customer_id, collection_id)
+    if found is None:
+        raise CollectionNotFound(collection_id)
+    return found
+
+
+@router.post("/collections", tags=["collections"], summary="Create a collection",
+             middlewares=[requires("manage", deps.gate)], responses={201: {"description": "Created"}})
+def create_collection(body: Annotated[m.CreateCollectionRequest, Body()]) -> tuple[m.CollectionDescription, int]:
+    defaults = body.defaults.model_dump(exclude_none=True) if body.defaults else None
+    created = deps.current().store.create_collection(current_customer_id(router), body.collection_id,
+                                                     MODEL_VERSION, defaults)
+    return views.collection(created), 201
+
+
+@router.get("/collections", tags=["collections"], summary="List collections",
+            middlewares=[requires("manage", deps.gate)])
+def list_collections(max_results: MaxResults = m.DEFAULT_LIST_RESULTS,
+                     next_token: NextToken = None) -> m.CollectionList:
+    items, token = deps.current().store.list_collections(current_customer_id(router), max_results, next_token or None)
+    return m.CollectionList(collections=[views.collection(c) for c in items], next_token=token)
+
+
+@router.get("/collections/<collection_id>", tags=["collections"], summary="Describe a collection",
+            middlewares=[requires("manage", deps.gate)])
+def describe_collection(collection_id: CollectionPath) -> m.CollectionDescription:
+    return views.collection(_collection_or_404(current_customer_id(router), collection_id))
+
+
+@router.delete("/collections/<collection_id>", tags=["collections"],
+               summary="Delete a collection with its faces, users, image statuses and index",
+               middlewares=[requires("delete", deps.gate)])
+def delete_collection(collection_id: CollectionPath) -> m.DeletedCollection:
+    d, customer_id = deps.current(), current_customer_id(router)
+    d.store.delete_collection(customer_id, collection_id)
+    d.index.drop(customer_id, collection_id)
+    return m.DeletedCollection(collection_id=collection_id)
+
+
+@router.post("/collections/<collection_id>/uploads", tags=["uploads"],
+             summary="Get a presigned PUT URL to upload an image for indexing",
+             middlewares=[requires("index", deps.gate)], responses={201: {"description": "Created"}})
+def create_upload(collection_id: CollectionPath,
+                  body: Annotated[m.CreateUploadRequest, Body()]) -> tuple[m.UploadTicket, int]:
+    d, customer_id = deps.current(), current_customer_id(router)
+    _collection_or_404(customer_id, collection_id)
+    image_id = uuid.uuid4().hex + _EXTENSIONS[body.content_type]
+    metadata = {k: str(v) for k, v in (("external-image-id", body.external_image_id), ("max-faces", body.max_faces),
+                                       ("quality-filter", body.quality_filter)) if v is not None}
+    expires = d.settings.upload_expiry_seconds
+    url = d.s3.generate_presigned_url(
+        "put_object", ExpiresIn=expires, HttpMethod="PUT",
+        Params={"Bucket": d.settings.uploads_bucket, "Key": images.upload_key(customer_id, collection_id, image_id),
+                "ContentType": body.content_type, "ContentLength": body.content_length, "Metadata": metadata})
+    headers = {"Content-Type": body.content_type, "Content-Length": str(body.content_length)}
+    headers.update({f"x-amz-meta-{k}": v for k, v in metadata.items()})
+    return m.UploadTicket(image_id=image_id, url=url, headers=headers, expires_in=expires,
+                          max_bytes=m.MAX_UPLOAD_BYTES), 201
+
+
+@router.get("/collections/<collection_id>/images/<image_id>", tags=["uploads"],
+            summary="An uploaded image's indexing status", middlewares=[requires("manage", deps.gate)])
+def get_image(collection_id: CollectionPath, image_id: ImagePath) -> m.ImageStatusResponse:
+    d, customer_id = deps.current(), current_customer_id(router)
+    _collection_or_404(customer_id, collection_id)
+    status = d.store.get_image_status(customer_id, collection_id, image_id)
+    if status is not None:
+        return views.image_status(status)
+    if images.upload_exists(d.s3, d.settings.uploads_bucket, customer_id, collection_id, image_id):
+        return m.ImageStatusResponse(image_id=image_id, status="PENDING")
+    raise ResourceNotFound("the image does not exist")

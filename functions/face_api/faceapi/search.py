@@ -1,0 +1,138 @@
+"""The search use cases: which face is searched, the vector-index query, users from face matches.
+
+Search by image embeds the largest usable face only (as Rekognition's SearchFacesByImage). An image
+without a usable face is not an error: the result is empty and `searched_face` is None (users asked
+for this: CompreFace #1223, aws-sdk-java #971). Matches come from the warm vector index; the face
+metadata it keeps answers the result without a DynamoDB read per match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from faceapi.deps import Deps
+from faceengine import DetectedFace, cosine_to_similarity, similarity_to_cosine
+from facestore.errors import CollectionNotFound, FaceNotFound, UserNotFound
+from facestore.model import FaceMeta
+
+Vector = npt.NDArray[np.float32]
+LOW_MATCH_CONFIDENCE = "LOW_MATCH_CONFIDENCE"
+
+
+@dataclass(frozen=True)
+class SearchedFace:
+    """The face of the request image that was searched (None: no usable face), and how many were not."""
+
+    face: DetectedFace | None
+    embedding: Vector | None
+    unsearched_count: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    meta: FaceMeta
+    similarity: float
+
+
+def searched_face(d: Deps, data: bytes, *, quality_filter: str, max_bytes: int) -> SearchedFace:
+    """Detect, filter by quality, keep the largest face and embed it (one embedding, not one per face)."""
+    analysis = d.engine.analyze(data, max_faces=1, quality_filter=quality_filter, max_bytes=max_bytes)
+    if not analysis.faces:
+        return SearchedFace(None, None, len(analysis.unindexed))
+    top = analysis.faces[0]
+    return SearchedFace(top.face, top.embedding, len(analysis.unindexed))
+
+
+def search_faces(d: Deps, customer_id: str, collection_id: str, query: Vector, *, max_faces: int,
+                 threshold: float, exclude: Sequence[str] = ()) -> list[Hit]:
+    """The most similar faces at or above `threshold` (0-100), best first, without the `exclude` ids."""
+    hits = d.index.search(customer_id, collection_id, query, max_faces=max_faces + len(exclude),
+                          min_cosine=similarity_to_cosine(threshold))
+    out: list[Hit] = []
+    skip = set(exclude)
+    for face_id, cosine in hits:
+        if face_id in skip:
+            continue
+        meta = d.index.face_meta(customer_id, collection_id, face_id)
+        if meta is None:  # deleted between the search and now
+            continue
+        out.append(Hit(meta, _similarity(cosine)))
+        if len(out) >= max_faces:
+            break
+    return out
+
+
+def require_collection(d: Deps, customer_id: str, collection_id: str) -> None:
+    if d.store.get_collection(customer_id, collection_id) is None:
+        raise CollectionNotFound(collection_id)
+
+
+def stored_embedding(d: Deps, customer_id: str, collection_id: str, face_id: str) -> Vector:
+    face = d.store.get_face(customer_id, collection_id, face_id)
+    if face is None:
+        if d.store.get_collection(customer_id, collection_id) is None:
+            raise CollectionNotFound(collection_id)
+        raise FaceNotFound(face_id)
+    return np.asarray(face.embedding, dtype=np.float32)
+
+
+def user_vector(d: Deps, customer_id: str, collection_id: str, user_id: str) -> tuple[Vector | None, tuple[str, ...]]:
+    """The mean (re-normalised) embedding of a user's faces, or None for a user without faces."""
+    user = d.store.get_user(customer_id, collection_id, user_id)
+    if user is None:
+        if d.store.get_collection(customer_id, collection_id) is None:
+            raise CollectionNotFound(collection_id)
+        raise UserNotFound(user_id)
+    vectors = [f.embedding for f in (d.store.get_face(customer_id, collection_id, fid) for fid in user.face_ids)
+               if f is not None]
+    if not vectors:
+        return None, user.face_ids
+    return normalized(np.mean(np.stack(vectors).astype(np.float32), axis=0)), user.face_ids
+
+
+def screen_for_user(d: Deps, customer_id: str, collection_id: str, user_id: str, face_ids: list[str], *,
+                    threshold: float) -> tuple[tuple[str, ...], list[str], list[tuple[str, float]]]:
+    """AssociateFaces' UserMatchThreshold: (the user's faces, ids to associate, [(refused id, similarity)]).
+
+    A user without faces takes any face; otherwise a face must match the user's mean vector with at
+    least `threshold`. Missing faces pass through so that the store reports them (FACE_NOT_FOUND).
+    """
+    reference, existing = user_vector(d, customer_id, collection_id, user_id)
+    if reference is None:
+        return existing, face_ids, []
+    accepted: list[str] = []
+    refused: list[tuple[str, float]] = []
+    for face_id in face_ids:
+        face = None if face_id in existing else d.store.get_face(customer_id, collection_id, face_id)
+        if face is None:
+            accepted.append(face_id)
+            continue
+        similarity = _similarity(float(np.dot(reference, face.embedding)))
+        if similarity >= threshold:
+            accepted.append(face_id)
+        else:
+            refused.append((face_id, similarity))
+    return existing, accepted, refused
+
+
+def normalized(v: Vector) -> Vector:
+    norm = float(np.linalg.norm(v))
+    return (v / norm).astype(np.float32) if norm > 0 else v.astype(np.float32)
+
+
+def user_matches(hits: Sequence[Hit], *, max_users: int, exclude_user: str | None = None) -> list[tuple[str, float]]:
+    """(user id, best similarity of its faces) for the users among face hits, best first."""
+    best: dict[str, float] = {}
+    for hit in hits:
+        uid = hit.meta.user_id
+        if uid and uid != exclude_user and hit.similarity > best.get(uid, -1.0):
+            best[uid] = hit.similarity
+    return sorted(best.items(), key=lambda kv: -kv[1])[:max_users]
+
+
+def _similarity(cosine: float) -> float:
+    return float(cosine_to_similarity(float(cosine)))
