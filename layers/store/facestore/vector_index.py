@@ -88,9 +88,11 @@ class _State:
                 self.dead_count += 1
             self.recent.pop(face_id, None)
         for face_id in face_ids:
-            row = self.tail_index.pop(face_id) if face_id in self.tail_index else None
-            if row is not None and row not in self.tail_dead:
-                self.tail_dead.add(row)
+            if face_id not in self.tail_index:
+                continue
+            tail_row = self.tail_index.pop(face_id)
+            if tail_row not in self.tail_dead:
+                self.tail_dead.add(tail_row)
                 self.dead_count += 1
                 self.recent.pop(face_id, None)
 
