@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`, `python -m bench`): print figures, assert nothing. Not shipped in any layer."""

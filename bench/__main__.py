@@ -1,0 +1,24 @@
+"""Run every benchmark module in BENCHMARKS (each exposes `run() -> None`); append yours."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+
+BENCHMARKS: list[str] = [
+    "bench.engine",  # face engine vs OpenCV (same models) and face_recognition (dlib)
+]
+
+
+def main() -> int:
+    for name in BENCHMARKS:
+        print(f"== {name}", flush=True)
+        started = time.perf_counter()
+        importlib.import_module(name).run()
+        print(f"== {name}: {time.perf_counter() - started:.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
