@@ -55,12 +55,12 @@ def _who() -> dict[str, str]:
     return {"principal": admin_principal(event) or "unknown", "request_id": request_id_of(event)}
 
 
-def _json(status: int, body: dict[str, Any]) -> Response:
+def _json(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 @app.post("/admin/customers")
-def create_customer(body: CreateCustomerRequest) -> Response:
+def create_customer(body: CreateCustomerRequest) -> Response[dict[str, Any]]:
     customer, issued = deps.get().create_customer(**body.model_dump(), **_who())
     api_key = {**key_view(issued.key), "secret": issued.secret}  # shown once, never stored
     return _json(201, {"customer": customer_view(customer), "api_key": api_key})
@@ -86,7 +86,7 @@ def update_customer(customer_id: str, body: UpdateCustomerRequest) -> dict:
 
 
 @app.post("/admin/customers/<customer_id>/keys")
-def create_key(customer_id: str) -> Response:
+def create_key(customer_id: str) -> Response[dict[str, Any]]:
     issued = deps.get().create_key(customer_id, **_who())
     return _json(201, {"api_key": {**key_view(issued.key), "secret": issued.secret}})
 
@@ -105,23 +105,23 @@ def list_audit(customer_id: Annotated[str, Query()] = "", since: Annotated[str, 
 
 
 @app.exception_handler(RequestValidationError)
-def _invalid_request(exc: RequestValidationError) -> Response:
+def _invalid_request(exc: RequestValidationError) -> Response[dict[str, Any]]:
     details = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
     return _json(400, error_body("BAD_REQUEST", details or "invalid request"))
 
 
 @app.exception_handler(RegistryError)
-def _registry_error(exc: RegistryError) -> Response:
+def _registry_error(exc: RegistryError) -> Response[dict[str, Any]]:
     return _json(registry_error_status(exc), error_body(exc.code, str(exc)))
 
 
 @app.exception_handler(ValueError)
-def _bad_value(exc: ValueError) -> Response:
+def _bad_value(exc: ValueError) -> Response[dict[str, Any]]:
     return _json(400, error_body("BAD_REQUEST", str(exc)))
 
 
 @app.exception_handler([RegistryUnavailable, AuditUnavailable])
-def _unavailable(exc: RegistryUnavailable | AuditUnavailable) -> Response:
+def _unavailable(exc: RegistryUnavailable | AuditUnavailable) -> Response[dict[str, Any]]:
     logger.error("admin request failed: backend unavailable", error=str(exc))
     return _json(503, unavailable_body(exc))
 

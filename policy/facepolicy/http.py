@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from facepolicy.errors import MissingPolicyCheck, PolicyDenied
 from facepolicy.gate import PolicyGate
-from facepolicy.model import Decision
+from facepolicy.model import OPERATIONS, Decision
 
 GateProvider = PolicyGate | Callable[[], PolicyGate]
 Middleware = Callable[[Any, NextMiddleware], Response]
@@ -57,6 +57,8 @@ def _resolve(gate: GateProvider) -> PolicyGate:
 
 def requires(operation: str, gate: GateProvider) -> Middleware:
     """A route middleware that checks the caller for `operation` before the route runs."""
+    if operation not in OPERATIONS:
+        raise ValueError(f"unknown operation {operation!r}; known: {', '.join(OPERATIONS)}")
 
     def policy_middleware(app: Any, next_middleware: NextMiddleware) -> Response:
         event = app.current_event.raw_event

@@ -46,18 +46,22 @@ class Policy:
 
 
 @lru_cache(maxsize=1)
-def _schema() -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text())
-    return schema
+def _validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(SCHEMA_PATH.read_text())
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
 
 
 def parse_policy(document: Mapping[str, Any]) -> Policy:
     """Validate a parsed policy document against the schema and its own vocabularies."""
     try:
-        jsonschema.validate(document, _schema())
-    except jsonschema.ValidationError as exc:
-        path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-        raise PolicyError(f"policy does not match its schema at {path}: {exc.message}") from exc
+        error = jsonschema.exceptions.best_match(_validator().iter_errors(document))
+    except jsonschema.exceptions.SchemaError as exc:
+        raise PolicyError(f"policy schema is invalid: {exc.message}") from exc
+    if error is not None:
+        path = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        raise PolicyError(f"policy does not match its schema at {path}: {error.message}") from error
     operations = tuple(document["operations"])
     sectors = tuple(document["sectors"])
     missing_ops = set(OPERATIONS) - set(operations)

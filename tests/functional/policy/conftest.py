@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -58,8 +59,13 @@ class Stack:
                 "POLICY_CACHE_SECONDS": "60"}
 
 
+@lru_cache(maxsize=1)
+def _template() -> dict[str, Any]:
+    return load_template()
+
+
 def build_stack() -> Stack:
-    template = load_template()
+    template = _template()
     client = boto3.client("dynamodb")
     create_table(client, template, "RegistryTable", REGISTRY_TABLE)
     create_table(client, template, "AuditTable", AUDIT_TABLE)

@@ -1,0 +1,117 @@
+"""requires(operation, gate): a route declares its operation once; the customer comes from the authorizer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from support.events import load_event
+
+from facepolicy import (
+    InMemoryAuditLog,
+    MissingPolicyCheck,
+    PolicyGate,
+    current_customer_id,
+    current_decision,
+    register_policy_handlers,
+    requires,
+)
+
+
+def _app(gate: PolicyGate) -> tuple[APIGatewayHttpResolver, list[str]]:
+    app = APIGatewayHttpResolver()
+    ran: list[str] = []
+
+    @app.post("/collections/<collection_id>/search", middlewares=[requires("search", lambda: gate)])
+    def search(collection_id: str) -> dict[str, Any]:
+        ran.append(current_customer_id(app))
+        return {"customer_id": current_customer_id(app), "rule": current_decision(app).reason_code}
+
+    @app.post("/detect", middlewares=[requires("detect", gate)])  # a gate object works as well as a provider
+    def detect() -> dict[str, Any]:
+        return {"customer_id": current_customer_id(app)}
+
+    @app.post("/unprotected")
+    def unprotected() -> dict[str, Any]:
+        return {"customer_id": current_customer_id(app)}
+
+    @app.post("/enforced")
+    def enforced() -> dict[str, Any]:
+        gate.enforce("pd", "users", request_id="x", source="t")
+        return {}
+
+    register_policy_handlers(app)
+    return app, ran
+
+
+def _event(customer_id: str | None, path: str = "/collections/family/search", body: Any = None) -> dict[str, Any]:
+    event = load_event("authorizer_context_route")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/prod{path}"
+    if customer_id is None:
+        event["requestContext"].pop("authorizer")
+    else:
+        event["requestContext"]["authorizer"]["lambda"]["customer_id"] = customer_id
+    if body is not None:
+        event["body"] = json.dumps(body)
+    return event
+
+
+def test_an_allowed_customer_reaches_the_route_with_its_id(gate: PolicyGate) -> None:
+    app, ran = _app(gate)
+    response = app.resolve(_event("shop"), None)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"customer_id": "shop", "rule": "ALLOWED"}
+    assert ran == ["shop"]
+
+
+def test_a_denied_customer_gets_403_with_code_message_and_rule_and_the_route_never_runs(gate: PolicyGate) -> None:
+    app, ran = _app(gate)
+    response = app.resolve(_event("pd"), None)
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 403
+    assert body["code"] == "SECTOR_DISALLOWED" and body["rule_id"] == "law-enforcement-identification"
+    assert "law_enforcement" in body["message"]
+    assert ran == []
+
+
+def test_the_customer_id_in_the_body_is_ignored(gate: PolicyGate, audit: InMemoryAuditLog) -> None:
+    # Given police claiming, in the body, to be the retailer
+    app, ran = _app(gate)
+    response = app.resolve(_event("pd", body={"customer_id": "shop"}), None)
+    # Then the authorizer's customer is the one checked
+    assert response["statusCode"] == 403 and ran == []
+    assert audit.records[-1].customer_id == "pd"
+
+
+def test_no_authorizer_context_is_an_unknown_customer(gate: PolicyGate, audit: InMemoryAuditLog) -> None:
+    app, _ = _app(gate)
+    response = app.resolve(_event(None, body={"customer_id": "shop"}), None)
+    assert (response["statusCode"], json.loads(response["body"])["code"]) == (403, "CUSTOMER_UNKNOWN")
+    assert audit.records[-1].customer_id == "anonymous"
+
+
+def test_the_audit_record_names_the_route_and_request(gate: PolicyGate, audit: InMemoryAuditLog) -> None:
+    app, _ = _app(gate)
+    app.resolve(_event("shop", path="/detect"), None)
+    record = audit.records[-1]
+    assert (record.operation, record.request_id) == ("detect", "Ab1CdEfGhIjKlMn=")
+    assert record.source.startswith("http ")
+
+
+def test_a_route_without_a_policy_check_cannot_get_a_customer(gate: PolicyGate) -> None:
+    app, _ = _app(gate)
+    with pytest.raises(MissingPolicyCheck, match="no policy check"):
+        app.resolve(_event("shop", path="/unprotected"), None)
+
+
+def test_policy_denied_raised_in_a_route_becomes_the_same_403(gate: PolicyGate) -> None:
+    app, _ = _app(gate)
+    response = app.resolve(_event("shop", path="/enforced"), None)
+    assert (response["statusCode"], json.loads(response["body"])["code"]) == (403, "SECTOR_DISALLOWED")
+
+
+def test_an_unknown_operation_is_refused_when_the_route_is_declared() -> None:
+    with pytest.raises(ValueError, match="unknown operation"):
+        requires("identify", lambda: None)  # type: ignore[arg-type,return-value]
