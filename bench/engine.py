@@ -13,7 +13,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -45,17 +47,21 @@ def best_ms(fn: Callable[[], object], repeats: int = REPEATS) -> float:
     return statistics.median(times) * 1000.0
 
 
+def align_all(image: Any, landmarks: np.ndarray) -> list[np.ndarray]:
+    return [align(image, points) for points in landmarks]
+
+
 def engine_stages(engine: FaceEngine, photos: dict[str, bytes]) -> dict[str, float]:
     sums = dict.fromkeys(("decode", "detect", "align", "embed", "e2e"), 0.0)
     for data in photos.values():
         image = engine.decode(data)
         raw = engine.detector.detect(image)
         crops = np.stack([align(image, pts) for pts in raw.landmarks])
-        sums["decode"] += best_ms(lambda d=data: engine.decode(d))
-        sums["detect"] += best_ms(lambda im=image: engine.detector.detect(im))
-        sums["align"] += best_ms(lambda im=image, r=raw: [align(im, p) for p in r.landmarks])
-        sums["embed"] += best_ms(lambda c=crops: engine.embedder.embed(c))
-        sums["e2e"] += best_ms(lambda d=data: engine.analyze(d))
+        sums["decode"] += best_ms(partial(engine.decode, data))
+        sums["detect"] += best_ms(partial(engine.detector.detect, image))
+        sums["align"] += best_ms(partial(align_all, image, raw.landmarks))
+        sums["embed"] += best_ms(partial(engine.embedder.embed, crops))
+        sums["e2e"] += best_ms(partial(engine.analyze, data))
     return {k: v / len(photos) for k, v in sums.items()}
 
 
@@ -71,6 +77,8 @@ def opencv_pipeline(photos: dict[str, bytes], engine: FaceEngine) -> tuple[float
 
     def run(data: bytes) -> int:
         bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise ValueError("OpenCV could not decode a benchmark photo")
         h, w = bgr.shape[:2]
         scale = input_scale(w, h)
         small = cv2.resize(bgr, (round(w * scale), round(h * scale))) if scale < 1 else bgr
@@ -83,7 +91,7 @@ def opencv_pipeline(photos: dict[str, bytes], engine: FaceEngine) -> tuple[float
             recognizer.feature(recognizer.alignCrop(bgr, row))
         return len(faces)
 
-    total = sum(best_ms(lambda d=data: run(d)) for data in photos.values()) / len(photos)
+    total = sum(best_ms(partial(run, data)) for data in photos.values()) / len(photos)
     agreement = []
     for data in photos.values():
         image = engine.decode(data)
@@ -112,7 +120,7 @@ def face_recognition_pipeline(photos: dict[str, bytes]) -> float:
         locations = face_recognition.face_locations(image)
         return len(face_recognition.face_encodings(image, locations))
 
-    return sum(best_ms(lambda d=data: run(d), repeats=1) for data in photos.values()) / len(photos)
+    return sum(best_ms(partial(run, data), repeats=1) for data in photos.values()) / len(photos)
 
 
 def subprocess_figures() -> tuple[float, float, float]:
@@ -153,7 +161,8 @@ def threshold_study(engine: FaceEngine) -> None:
         vectors.append((who, engine.source_face((PHOTOS / name).read_bytes()).embedding))
     for i, face in enumerate(engine.analyze((PHOTOS / "t1.jpg").read_bytes()).faces):
         vectors.append((f"t1-person{i}", face.embedding))
-    same, diff = [], []
+    same: list[float] = []
+    diff: list[float] = []
     for (a, va), (b, vb) in itertools.combinations(vectors, 2):
         (same if a == b else diff).append(float(va @ vb))
     s, d = np.array(same), np.array(diff)
