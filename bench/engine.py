@@ -144,10 +144,9 @@ def subprocess_figures() -> tuple[float, float, float]:
 
 
 def layer_size_mb() -> tuple[float, float]:
-    """(deps MB: requirements/runtime.txt installed into a temp dir, models MB) unzipped."""
+    """(deps MB, models MB) unzipped: the deps layer built exactly as `sam build` builds it."""
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "--target", tmp, "-r", str(ROOT / "requirements" / "runtime.txt")],
+        subprocess.run(["bash", str(ROOT / "scripts" / "build_deps_layer.sh"), tmp],
                        check=True, capture_output=True)
         deps = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file() and not p.is_symlink())
     models_dir = locate_models().directory
