@@ -1,11 +1,12 @@
 """Fill the gaps in moto's S3 event notifications, so the local stack sees what S3 would send.
 
 moto 5.2 (in-process, behind the ThreadedMotoServer) sends ObjectCreated records without
-`versionId` and `sequencer`, and, for a versioned bucket such as the uploads bucket, sends nothing
-for a DeleteObject (S3: `ObjectRemoved:DeleteMarkerCreated`) nor for a DeleteObjectVersion while
-other versions remain (S3: `ObjectRemoved:Delete`). `install()` wraps moto's record builder and its
-`delete_object` to add exactly those; `uninstall()` restores moto. Both are process-wide, so only
-the local stack (which owns its process, or restores on stop) should call them.
+`versionId` and `sequencer` (and encodes "/" in keys as %2F), and, for a versioned bucket such as
+the uploads bucket, sends nothing for a DeleteObject (S3: `ObjectRemoved:DeleteMarkerCreated`) nor
+for a DeleteObjectVersion while other versions remain (S3: `ObjectRemoved:Delete`). `install()`
+wraps moto's record builder and its `delete_object` to add exactly those; `uninstall()` restores
+moto. Both are process-wide, so only the local stack (which owns its process, or restores on stop)
+should call them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import itertools
 import threading
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote_plus
 
 from moto.s3 import models as s3_models
 from moto.s3 import notifications
@@ -40,6 +42,7 @@ def _get_s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) 
     else:
         event = original(event_name, bucket, key, notification_id)
         obj = event["Records"][0]["s3"]["object"]
+    obj["key"] = quote_plus(key.name, safe="/")  # S3 leaves "/" as is; moto encodes it as %2F
     version = getattr(key, "version_id", None)
     if version and str(version) != "null":
         obj["versionId"] = str(version)
