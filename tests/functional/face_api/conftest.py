@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
@@ -28,9 +29,19 @@ def photo_faces(real_engine: Any) -> dict[str, Any]:
     return {n: real_engine.analyze(photo(n)) for n in names}
 
 
-@pytest.fixture
-def api(real_engine: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
-    with mock_aws():
+@dataclass
+class _Stack:
+    session: Any
+    module: Any
+    env: dict[str, str]
+    provisioned: Any
+    base: Any  # the Deps built from the environment once; each test gets a fresh vector index
+
+
+@pytest.fixture(scope="package")
+def _stack(real_engine: Any) -> Iterator[_Stack]:
+    """One moto account for the package: provisioning and the handler import are paid once."""
+    with mock_aws(), pytest.MonkeyPatch.context() as mp:
         session = boto3.Session(region_name="us-east-1")
         template = load_template()
         names = Names()
@@ -38,16 +49,44 @@ def api(real_engine: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
         env = provisioned.env(template, "FaceApiFunction", names)
         env["POLICY_CACHE_SECONDS"] = "0"
         for key, value in env.items():
-            monkeypatch.setenv(key, value)
+            mp.setenv(key, value)
         module = load_module("FaceApiFunction", template, fresh=True)
         from faceapi import deps
 
-        container = deps.from_env()
-        container.engine_factory = lambda: real_engine
-        deps.override(container)
+        base = deps.from_env()
+        base.engine_factory = lambda: real_engine
         _seed_customers(env)
-        yield Api(module=module, deps=container, env=env, provisioned=provisioned, session=session)
+        yield _Stack(session, module, env, provisioned, base)
         deps.reset()
+
+
+@pytest.fixture
+def api(_stack: _Stack) -> Iterator[Api]:
+    """A clean slate per test: faces table and buckets emptied, a cold vector index."""
+    from faceapi import deps
+
+    from facestore import S3SnapshotStore, VectorIndex
+
+    _wipe(_stack)
+    container = replace(_stack.base, index=VectorIndex(_stack.base.store,
+                                                       S3SnapshotStore(_stack.base.s3, _stack.env["INDEX_BUCKET"])))
+    deps.override(container)
+    yield Api(module=_stack.module, deps=container, env=_stack.env, provisioned=_stack.provisioned,
+              session=_stack.session)
+    deps.reset()
+
+
+def _wipe(stack: _Stack) -> None:
+    ddb = stack.session.client("dynamodb")
+    table = stack.provisioned.tables["FacesTable"]
+    for page in ddb.get_paginator("scan").paginate(TableName=table, ProjectionExpression="pk, sk"):
+        for item in page["Items"]:
+            ddb.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
+    s3 = stack.session.client("s3")
+    for bucket in stack.provisioned.buckets.values():
+        listing = s3.list_object_versions(Bucket=bucket)
+        for v in [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]:
+            s3.delete_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
 
 
 def _seed_customers(env: dict[str, str]) -> None:
