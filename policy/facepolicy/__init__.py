@@ -30,6 +30,7 @@ from facepolicy.gate import PolicyGate, deny_metric_name
 from facepolicy.http import (
     admin_principal,
     authorizer_customer_id,
+    check_policy_before_validation,
     current_customer_id,
     current_decision,
     denied_response,
@@ -67,7 +68,9 @@ __all__ = [
     "DynamoDBRegistry", "InMemoryAuditLog", "InMemoryRegistry", "InvalidCustomer", "InvalidTransition",
     "IssuedKey", "KeyNotFound", "MissingPolicyCheck", "Page", "Policy", "PolicyDenied", "PolicyError",
     "PolicyGate", "ReasonCode", "RegistryAdmin", "RegistryError", "RegistryStore", "RegistryUnavailable",
-    "Rule", "VersionConflict", "admin_principal", "audit_view", "authorizer_customer_id", "current_customer_id",
+    "Rule", "VersionConflict", "admin_principal", "audit_view", "authorizer_customer_id",
+    "check_policy_before_validation",
+    "current_customer_id",
     "current_decision", "customer_view", "decide", "denied_response", "deny_metric_name", "hash_api_key",
     "iso_time", "key_view", "load_policy", "new_api_key", "register_policy_handlers", "request_id_of",
     "requires",

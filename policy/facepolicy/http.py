@@ -26,6 +26,7 @@ Middleware = Callable[[Any, NextMiddleware], Response]
 
 CUSTOMER_KEY = "customer_id"
 DECISION_KEY = "policy_decision"
+OPERATION_KEY = "policy_operation"
 
 
 def authorizer_customer_id(event: Mapping[str, Any]) -> str:
@@ -61,6 +62,8 @@ def requires(operation: str, gate: GateProvider) -> Middleware:
         raise ValueError(f"unknown operation {operation!r}; known: {', '.join(OPERATIONS)}")
 
     def policy_middleware(app: Any, next_middleware: NextMiddleware) -> Response:
+        if app.context.get(OPERATION_KEY) == operation and isinstance(app.context.get(DECISION_KEY), Decision):
+            return next_middleware(app)  # already checked, before validation (check_policy_before_validation)
         event = app.current_event.raw_event
         customer_id = authorizer_customer_id(event)
         context = event.get("requestContext") or {}
@@ -68,11 +71,34 @@ def requires(operation: str, gate: GateProvider) -> Middleware:
         decision = _resolve(gate).check(customer_id, operation, request_id=request_id_of(event), source=source)
         if not decision.allowed:
             return denied_response(decision)
-        app.append_context(**{CUSTOMER_KEY: customer_id, DECISION_KEY: decision})
+        app.append_context(**{CUSTOMER_KEY: customer_id, DECISION_KEY: decision, OPERATION_KEY: operation})
         return next_middleware(app)
 
     policy_middleware.__name__ = f"requires_{operation}"
+    policy_middleware.policy_operation = operation  # type: ignore[attr-defined]
     return policy_middleware
+
+
+def check_policy_before_validation(app: Any) -> None:
+    """Make each route's `requires` check run BEFORE Powertools validates the request.
+
+    Powertools puts its request validation first in every route's middleware stack, so without this
+    a refused customer sending a malformed body would get a 400 instead of its audited 403. Call once,
+    right after building a resolver with `enable_validation=True`; the route's own `requires` then sees
+    the decision already made and does not check (or audit) twice.
+    """
+    validation = getattr(app, "_request_validation_middleware", None)
+    if validation is None:
+        return
+
+    def policy_then_validation(app: Any, next_middleware: NextMiddleware) -> Response:
+        route = app.context.get("_route")
+        for middleware in getattr(route, "middlewares", None) or ():
+            if getattr(middleware, "policy_operation", None):
+                return middleware(app, lambda inner: validation(inner, next_middleware))
+        return validation(app, next_middleware)
+
+    app._request_validation_middleware = policy_then_validation
 
 
 def current_customer_id(app: Any) -> str:

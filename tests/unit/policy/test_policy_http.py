@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from pydantic import BaseModel, ConfigDict
 from support.events import load_event
 
 from facepolicy import (
     InMemoryAuditLog,
     MissingPolicyCheck,
     PolicyGate,
+    check_policy_before_validation,
     current_customer_id,
     current_decision,
     register_policy_handlers,
@@ -115,3 +117,40 @@ def test_policy_denied_raised_in_a_route_becomes_the_same_403(gate: PolicyGate) 
 def test_an_unknown_operation_is_refused_when_the_route_is_declared() -> None:
     with pytest.raises(ValueError, match="unknown operation"):
         requires("identify", lambda: None)  # type: ignore[arg-type,return-value]
+
+
+class SearchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_faces: int
+
+
+def _validated_app(gate: PolicyGate) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+    check_policy_before_validation(app)
+
+    @app.post("/collections/<collection_id>/search", middlewares=[requires("search", gate)])
+    def search(collection_id: str, body: SearchBody) -> dict[str, Any]:
+        return {"max_faces": body.max_faces}
+
+    return app
+
+
+def test_a_refused_customer_with_a_malformed_body_gets_its_audited_403_not_a_400(
+        gate: PolicyGate, audit: InMemoryAuditLog) -> None:
+    # Given a validating app and police sending a body that fails validation
+    app = _validated_app(gate)
+    event = _event("pd", body={"max_faces": "many", "unknown": 1})
+    # When it is resolved
+    response = app.resolve(event, None)
+    # Then the policy answered first, and that answer was audited once
+    assert (response["statusCode"], json.loads(response["body"])["code"]) == (403, "SECTOR_DISALLOWED")
+    assert [(r.customer_id, r.reason_code) for r in audit.records] == [("pd", "SECTOR_DISALLOWED")]
+
+
+def test_an_allowed_customer_is_checked_once_then_validated(gate: PolicyGate, audit: InMemoryAuditLog) -> None:
+    app = _validated_app(gate)
+    bad = app.resolve(_event("shop", body={"max_faces": "many"}), None)
+    good = app.resolve(_event("shop", body={"max_faces": 3}), None)
+    assert bad["statusCode"] == 422 and good["statusCode"] == 200
+    assert json.loads(good["body"]) == {"max_faces": 3}
+    assert len(audit.records) == 2  # one decision per request, not two
