@@ -20,10 +20,11 @@ PHOTOS = Path(__file__).resolve().parents[1] / "data" / "photos"
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """Given a running local stack (authorizer results not cached, so revocations apply at once)."""
+    """Given a running local stack (authorizer results and registry reads not cached: revocations apply at once)."""
     work = tmp_path_factory.mktemp("localstack")
     with spawn(work / "local.json", work / "stack.log",
-               extra_args=["--no-metrics", "--log-level", "WARNING", "--authorizer-cache-seconds", "0"]) as running:
+               extra_args=["--no-metrics", "--log-level", "WARNING", "--authorizer-cache-seconds", "0",
+                           "--parameter-overrides", "PolicyCacheSeconds=0"]) as running:
         yield running
 
 

@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--authorizer-cache-seconds", type=int, default=None,
                         help="override the template's ReauthorizeEvery (0: ask the authorizer every time)")
+    parser.add_argument("--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="template parameters, as sam deploy takes them (e.g. PolicyCacheSeconds=0)")
     parser.add_argument("--no-metrics", action="store_true", help="disable Powertools metrics output")
 
 
@@ -42,8 +44,10 @@ def serve(args: argparse.Namespace, announce: Any = print) -> int:
     logging.basicConfig(level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(name)s %(message)s",
                         force=True)
     state_file: Path = args.state_file or default_state_file()
+    parameters = dict(item.split("=", 1) for item in args.parameter_overrides if "=" in item)
     options = StackOptions(port=args.port, moto_port=args.moto_port, log_level=args.log_level,
-                           metrics=not args.no_metrics, authorizer_cache_seconds=args.authorizer_cache_seconds)
+                           metrics=not args.no_metrics, authorizer_cache_seconds=args.authorizer_cache_seconds,
+                           parameters=parameters)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:

@@ -55,6 +55,7 @@ class StackOptions:
     metrics: bool = True
     authorizer_cache_seconds: int | None = None  # None: the template's ReauthorizeEvery
     retry_delay_seconds: int = 1
+    parameters: dict[str, str] = field(default_factory=dict)  # template parameter overrides
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -65,7 +66,8 @@ class LocalStack:
         self.options = options or StackOptions()
         self.template = template if template is not None else load_template()
         self.names = Names(prefix="facesearch-local", region=self.options.region,
-                           parameters={"Stage": self.options.stage, "LogLevel": self.options.log_level})
+                           parameters={"Stage": self.options.stage, "LogLevel": self.options.log_level,
+                                       **self.options.parameters})
         self.runtimes: dict[str, FunctionRuntime] = {}
         self.pollers: list[SqsPoller] = []
         self.provisioned: Provisioned | None = None
