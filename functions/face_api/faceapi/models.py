@@ -371,3 +371,22 @@ class CompareResponse(BaseModel):
     source_face: FaceDetail | None
     face_matches: list[ComparedFace]
     unmatched_faces: list[FaceDetail]
+
+
+def _error(description: str) -> dict[str, object]:
+    return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
+
+
+# Documented on every route (the statuses errors.py answers with).
+ERROR_RESPONSES: dict[int, dict[str, object]] = {
+    400: _error("Invalid request: INVALID_PARAMETER, INVALID_JSON, INVALID_IMAGE_FORMAT, INVALID_PAGINATION_TOKEN"),
+    403: _error("Refused by the usage policy (code = reason, with rule_id), or unknown customer"),
+    404: _error("RESOURCE_NOT_FOUND: no such collection, face, user or image for this customer"),
+    409: _error("RESOURCE_ALREADY_EXISTS"),
+    413: _error("IMAGE_TOO_LARGE: more than 5 MB (base64) / 15 MB (upload), or too many pixels"),
+    503: _error("SERVICE_UNAVAILABLE: the store is temporarily unavailable; retry"),
+}
+
+
+def created(description: str = "Created") -> dict[int, dict[str, object]]:
+    return {**ERROR_RESPONSES, 201: {"description": description}}

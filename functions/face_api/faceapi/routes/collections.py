@@ -33,7 +33,7 @@ def _collection_or_404(customer_id: str, collection_id: str) -> views.Collection
 
 
 @router.post("/collections", tags=["collections"], summary="Create a collection",
-             middlewares=[requires("manage", deps.gate)], responses={201: {"description": "Created"}})
+             middlewares=[requires("manage", deps.gate)], responses=m.created())
 def create_collection(body: Annotated[m.CreateCollectionRequest, Body()]) -> tuple[m.CollectionDescription, int]:
     defaults = body.defaults.model_dump(exclude_none=True) if body.defaults else None
     created = deps.current().store.create_collection(current_customer_id(router), body.collection_id,
@@ -42,7 +42,7 @@ def create_collection(body: Annotated[m.CreateCollectionRequest, Body()]) -> tup
 
 
 @router.get("/collections", tags=["collections"], summary="List collections",
-            middlewares=[requires("manage", deps.gate)])
+            middlewares=[requires("manage", deps.gate)], responses=m.ERROR_RESPONSES)
 def list_collections(max_results: MaxResults = m.DEFAULT_LIST_RESULTS,
                      next_token: NextToken = None) -> m.CollectionList:
     items, token = deps.current().store.list_collections(current_customer_id(router), max_results, next_token or None)
@@ -50,14 +50,14 @@ def list_collections(max_results: MaxResults = m.DEFAULT_LIST_RESULTS,
 
 
 @router.get("/collections/<collection_id>", tags=["collections"], summary="Describe a collection",
-            middlewares=[requires("manage", deps.gate)])
+            middlewares=[requires("manage", deps.gate)], responses=m.ERROR_RESPONSES)
 def describe_collection(collection_id: CollectionPath) -> m.CollectionDescription:
     return views.collection(_collection_or_404(current_customer_id(router), collection_id))
 
 
 @router.delete("/collections/<collection_id>", tags=["collections"],
                summary="Delete a collection with its faces, users, image statuses and index",
-               middlewares=[requires("delete", deps.gate)])
+               middlewares=[requires("delete", deps.gate)], responses=m.ERROR_RESPONSES)
 def delete_collection(collection_id: CollectionPath) -> m.DeletedCollection:
     d, customer_id = deps.current(), current_customer_id(router)
     d.store.delete_collection(customer_id, collection_id)
@@ -67,7 +67,7 @@ def delete_collection(collection_id: CollectionPath) -> m.DeletedCollection:
 
 @router.post("/collections/<collection_id>/uploads", tags=["uploads"],
              summary="Get a presigned PUT URL to upload an image for indexing",
-             middlewares=[requires("index", deps.gate)], responses={201: {"description": "Created"}})
+             middlewares=[requires("index", deps.gate)], responses=m.created())
 def create_upload(collection_id: CollectionPath,
                   body: Annotated[m.CreateUploadRequest, Body()]) -> tuple[m.UploadTicket, int]:
     d, customer_id = deps.current(), current_customer_id(router)
@@ -87,7 +87,8 @@ def create_upload(collection_id: CollectionPath,
 
 
 @router.get("/collections/<collection_id>/images/<image_id>", tags=["uploads"],
-            summary="An uploaded image's indexing status", middlewares=[requires("manage", deps.gate)])
+            summary="An uploaded image's indexing status",
+            middlewares=[requires("manage", deps.gate)], responses=m.ERROR_RESPONSES)
 def get_image(collection_id: CollectionPath, image_id: ImagePath) -> m.ImageStatusResponse:
     d, customer_id = deps.current(), current_customer_id(router)
     _collection_or_404(customer_id, collection_id)

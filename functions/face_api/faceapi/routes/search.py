@@ -32,7 +32,7 @@ def request_image(d: deps.Deps, customer_id: str, collection_id: str, source: m.
              summary="Search the collection with the largest face of an image",
              description="No usable face in the image is not an error: `face_matches` is empty and "
                          "`searched_face_bounding_box` is null.",
-             middlewares=[requires("search", deps.gate)])
+             middlewares=[requires("search", deps.gate)], responses=m.ERROR_RESPONSES)
 def search_by_image(collection_id: CollectionPath,
                     body: Annotated[m.SearchByImageRequest, Body()]) -> m.SearchByImageResponse:
     d, customer_id = deps.current(), current_customer_id(router)
@@ -52,7 +52,7 @@ def search_by_image(collection_id: CollectionPath,
 
 @router.post("/collections/<collection_id>/faces/<face_id>/search", tags=["search"],
              summary="Search the collection with a stored face (the face itself is not a match)",
-             middlewares=[requires("search", deps.gate)])
+             middlewares=[requires("search", deps.gate)], responses=m.ERROR_RESPONSES)
 def search_by_face(collection_id: CollectionPath, face_id: FacePath,
                    body: Annotated[m.SearchFacesRequest, Body()]) -> m.SearchFacesResponse:
     d, customer_id = deps.current(), current_customer_id(router)

@@ -16,7 +16,7 @@ router = APIGatewayHttpRouter()
 
 
 @router.post("/detect", tags=["stateless"], summary="Detect faces (boxes, confidence, landmarks, quality)",
-             middlewares=[requires("detect", deps.gate)])
+             middlewares=[requires("detect", deps.gate)], responses=m.ERROR_RESPONSES)
 def detect(body: Annotated[m.DetectRequest, Body()]) -> m.DetectResponse:
     detection = deps.current().engine.detect(images.decode_base64_image(body.image), max_bytes=m.MAX_IMAGE_BYTES)
     return m.DetectResponse(image=m.ImageSize(width=detection.width, height=detection.height),
@@ -27,7 +27,7 @@ def detect(body: Annotated[m.DetectRequest, Body()]) -> m.DetectResponse:
              summary="Compare the largest face of the source image with the faces of the target image",
              description="A source image without a face is not an error: `source_face` is null and both lists "
                          "are empty.",
-             middlewares=[requires("compare", deps.gate)])
+             middlewares=[requires("compare", deps.gate)], responses=m.ERROR_RESPONSES)
 def compare(body: Annotated[m.CompareRequest, Body()]) -> m.CompareResponse:
     engine = deps.current().engine
     source_bytes = images.decode_base64_image(body.source_image, "source_image")

@@ -25,7 +25,7 @@ _USER_SEARCH_FACES = m.MAX_SEARCH_FACES
 
 
 @router.post("/collections/<collection_id>/users", tags=["users"], summary="Create a user",
-             middlewares=[requires("users", deps.gate)], responses={201: {"description": "Created"}})
+             middlewares=[requires("users", deps.gate)], responses=m.created())
 def create_user(collection_id: CollectionPath,
                 body: Annotated[m.CreateUserRequest, Body()]) -> tuple[m.UserDescription, int]:
     created = deps.current().store.create_user(current_customer_id(router), collection_id, body.user_id)
@@ -33,7 +33,7 @@ def create_user(collection_id: CollectionPath,
 
 
 @router.get("/collections/<collection_id>/users", tags=["users"], summary="List users",
-            middlewares=[requires("users", deps.gate)])
+            middlewares=[requires("users", deps.gate)], responses=m.ERROR_RESPONSES)
 def list_users(collection_id: CollectionPath, max_results: MaxResults = m.DEFAULT_LIST_RESULTS,
                next_token: NextToken = None) -> m.UserList:
     items, token = deps.current().store.list_users(current_customer_id(router), collection_id, max_results,
@@ -42,7 +42,8 @@ def list_users(collection_id: CollectionPath, max_results: MaxResults = m.DEFAUL
 
 
 @router.delete("/collections/<collection_id>/users/<user_id>", tags=["users"],
-               summary="Delete a user (its faces stay in the collection)", middlewares=[requires("delete", deps.gate)])
+               summary="Delete a user (its faces stay in the collection)",
+               middlewares=[requires("delete", deps.gate)], responses=m.ERROR_RESPONSES)
 def delete_user(collection_id: CollectionPath, user_id: UserPath) -> m.DeletedUser:
     deps.current().store.delete_user(current_customer_id(router), collection_id, user_id)
     return m.DeletedUser(user_id=user_id)
@@ -52,7 +53,7 @@ def delete_user(collection_id: CollectionPath, user_id: UserPath) -> m.DeletedUs
              summary="Associate faces with a user (at most 100 faces per user)",
              description="When the user already has faces, a face must match them with at least "
                          "`user_match_threshold`, else it is refused with LOW_MATCH_CONFIDENCE.",
-             middlewares=[requires("users", deps.gate)])
+             middlewares=[requires("users", deps.gate)], responses=m.ERROR_RESPONSES)
 def associate_faces(collection_id: CollectionPath, user_id: UserPath,
                     body: Annotated[m.AssociateFacesRequest, Body()]) -> m.AssociateFacesResponse:
     d, customer_id = deps.current(), current_customer_id(router)
@@ -71,7 +72,8 @@ def associate_faces(collection_id: CollectionPath, user_id: UserPath,
 
 
 @router.delete("/collections/<collection_id>/users/<user_id>/faces", tags=["users"],
-               summary="Disassociate faces from a user", middlewares=[requires("users", deps.gate)])
+               summary="Disassociate faces from a user",
+               middlewares=[requires("users", deps.gate)], responses=m.ERROR_RESPONSES)
 def disassociate_faces(collection_id: CollectionPath, user_id: UserPath,
                        body: Annotated[m.DisassociateFacesRequest, Body()]) -> m.DisassociateFacesResponse:
     d, customer_id = deps.current(), current_customer_id(router)
@@ -86,7 +88,7 @@ def disassociate_faces(collection_id: CollectionPath, user_id: UserPath,
 @router.post("/collections/<collection_id>/users/search", tags=["users"],
              summary="Search users with the largest face of an image",
              description="No usable face in the image is not an error: `user_matches` is empty.",
-             middlewares=[requires("users", deps.gate)])
+             middlewares=[requires("users", deps.gate)], responses=m.ERROR_RESPONSES)
 def search_users_by_image(collection_id: CollectionPath,
                           body: Annotated[m.SearchUsersByImageRequest, Body()]) -> m.SearchUsersByImageResponse:
     d, customer_id = deps.current(), current_customer_id(router)
@@ -109,7 +111,7 @@ def search_users_by_image(collection_id: CollectionPath,
 
 @router.post("/collections/<collection_id>/users/<user_id>/search", tags=["users"],
              summary="Search other users similar to a user (its faces' mean vector)",
-             middlewares=[requires("users", deps.gate)])
+             middlewares=[requires("users", deps.gate)], responses=m.ERROR_RESPONSES)
 def search_users(collection_id: CollectionPath, user_id: UserPath,
                  body: Annotated[m.SearchUsersRequest, Body()]) -> m.SearchUsersResponse:
     d, customer_id = deps.current(), current_customer_id(router)
