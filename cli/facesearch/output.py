@@ -26,7 +26,7 @@ def table(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> str:
     body = [[_cell(get(row)) for _, get in columns] for row in rows]
     headers = [name for name, _ in columns]
     widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(headers)]
-    numeric = [bool(body) and all(_is_number(r[i]) for r in body) for i in range(len(headers))]
+    numeric = [any(r[i] != "-" for r in body) and all(_is_number(r[i]) for r in body) for i in range(len(headers))]
 
     def line(cells: Sequence[str]) -> str:
         parts = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric, strict=True)]
