@@ -104,6 +104,15 @@ def test_authorizer_saying_no_is_403_and_a_crash_is_500() -> None:
     assert response.status == 404
 
 
+def test_events_over_lambdas_payload_limit_are_413() -> None:
+    recorder = Recorder()
+    body = b'{"image":"' + b"A" * (6 * 1024 * 1024) + b'"}'
+    response = gateway(recorder).handle("POST", "/local/detect", {"x-api-key": "k", "content-type": "application/json"},
+                                        body, "127.0.0.1", "http://127.0.0.1:1")
+    assert (response.status, json.loads(response.body)) == (413, {"message": "Request Entity Too Large"})
+    assert [fn for fn, _ in recorder.events] == ["AuthorizerFunction"]
+
+
 def test_auth_none_routes_skip_the_authorizer() -> None:
     recorder = Recorder()
     response = gateway(recorder).handle("GET", "/local/openapi.json", {}, b"", "127.0.0.1", "http://127.0.0.1:1")

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 NONE = "NONE"
 AWS_IAM = "AWS_IAM"
+MAX_BODY_BYTES = 10 * 1024 * 1024  # HTTP API payload quota
+MAX_EVENT_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload (the whole event, JSON)
 _TEXT_TYPES = ("text/", "json", "xml", "javascript", "x-www-form-urlencoded", "yaml")
 
 
@@ -329,6 +331,9 @@ class Gateway:
         denied = self._authorise(route, event, method, base_url + target, headers, body)
         if denied is not None:
             return denied
+        if len(json.dumps(event)) > MAX_EVENT_BYTES:  # Lambda refuses the invocation; the caller sees a 413
+            log.warning("%s: event over Lambda's 6 MB payload limit", route.route_key)
+            return gateway_error(413, "Request Entity Too Large")
         try:
             result = self.invoke(route.function_id, event)
         except Exception:
@@ -393,8 +398,13 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
+    timeout = 30  # idle keep-alive connections close by themselves
+
     def _serve(self) -> None:
         length = int(self.headers.get("content-length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._send(gateway_error(413, "Request Entity Too Large"), close=True)
+            return
         body = self.rfile.read(length) if length else b""
         headers: dict[str, str] = {}
         for name, value in self.headers.items():
@@ -402,6 +412,9 @@ class _Handler(BaseHTTPRequestHandler):
             headers[key] = f"{headers[key]},{value}" if key in headers and key != "cookie" else value
         response = self.server.gateway.handle(self.command, self.path, headers, body, self.client_address[0],
                                               self.server.base_url)
+        self._send(response)
+
+    def _send(self, response: Response, close: bool = False) -> None:
         self.send_response(response.status)
         for name, value in response.headers.items():
             if name not in ("content-length", "connection", "transfer-encoding"):
@@ -410,6 +423,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("set-cookie", cookie)
         self.send_header("apigw-requestid", uuid.uuid4().hex[:16])
         self.send_header("content-length", str(len(response.body)))
+        if close:
+            self.send_header("connection", "close")
+            self.close_connection = True
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
