@@ -8,6 +8,7 @@ import time
 
 BENCHMARKS: list[str] = [
     "bench.engine",  # face engine vs OpenCV (same models) and face_recognition (dlib)
+    "bench.indexing",  # photos/s through index_faces over moto vs the engine alone (overhead ratio)
 ]
 
 

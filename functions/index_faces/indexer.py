@@ -11,7 +11,7 @@ maxReceiveCount, moves it to the dead-letter queue. Nothing is dropped silently.
 
 Ordering. Real S3 events carry `sequencer` and `versionId`: faces are written with the sequencer
 (`put_faces(sequencer=...)` raises StaleEvent if a newer create or a delete of the image is recorded)
-and the status only if newer. moto's events carry neither: the current version is read with HeadObject
+and the status only if newer. moto's events carry neither: the current version is read with GetObject
 (a deleted object is then simply gone) and the event is treated as the newest (no sequencer check).
 """
 
@@ -190,7 +190,7 @@ def _text(value: object) -> str | None:
 
 
 def index_options(metadata: Mapping[str, str], defaults: Mapping[str, object]) -> IndexOptions | str:
-    """Options from x-amz-meta-* (HeadObject's lower-cased Metadata) over collection defaults,
+    """Options from x-amz-meta-* (GetObject's lower-cased Metadata) over collection defaults,
     or the reason they are invalid."""
     external = metadata.get("external-image-id") or None
     if external is not None and not EXTERNAL_IMAGE_ID_PATTERN.fullmatch(external):
@@ -283,24 +283,24 @@ class Indexer:
                                   message="no such collection for this customer", version_id=event.version_id)
             return self._finish(event, status, [])
 
+        if event.size is not None and event.size > self.max_bytes:  # real S3 says the size: never fetched
+            return self._invalid(event, "IMAGE_TOO_LARGE", f"{event.size} bytes (max {self.max_bytes})", None,
+                                 event.version_id)
         try:
-            with _s3_errors("HeadObject"):
-                head = self.s3.head_object(**self._object_args(event))
+            obj = self._open(event)
         except _ObjectGone:
             return self._skip(event, "OBJECT_GONE")
-        version_id = event.version_id or _text(head.get("VersionId"))
-        version_key = version_id or str(head.get("ETag", "")).strip('"')
-        options = index_options(head.get("Metadata") or {}, collection.defaults or {})
-        if isinstance(options, str):
-            return self._invalid(event, options, f"object metadata: {options}", None, version_id)
-        size = head.get("ContentLength")
-        if isinstance(size, int) and size > self.max_bytes:
-            return self._invalid(event, "IMAGE_TOO_LARGE", f"{size} bytes (max {self.max_bytes})",
-                                 options, version_id)
-        try:
-            data = self._read(event, version_id)
-        except _ObjectGone:
-            return self._skip(event, "OBJECT_GONE")
+        version_id = event.version_id or _text(obj.get("VersionId"))
+        version_key = version_id or str(obj.get("ETag", "")).strip('"')
+        options = index_options(obj.get("Metadata") or {}, collection.defaults or {})
+        size = obj.get("ContentLength")
+        if isinstance(options, str) or (isinstance(size, int) and size > self.max_bytes):
+            obj["Body"].close()  # the body is not read
+            if isinstance(options, str):
+                return self._invalid(event, options, f"object metadata: {options}", None, version_id)
+            return self._invalid(event, "IMAGE_TOO_LARGE", f"{size} bytes (max {self.max_bytes})", options,
+                                 version_id)
+        data = self._read(obj)
         if len(data) > self.max_bytes:
             return self._invalid(event, "IMAGE_TOO_LARGE", f"more than {self.max_bytes} bytes", options, version_id)
 
@@ -352,16 +352,20 @@ class Indexer:
                 self.s3.delete_object(Bucket=event.bucket, Key=event.key, VersionId=version_id)
         return len(versions)
 
-    def _read(self, event: ObjectEvent, version_id: str | None) -> bytes:
-        args = self._object_args(event)
-        if version_id:
-            args["VersionId"] = version_id
+    def _open(self, event: ObjectEvent) -> dict[str, Any]:
+        """GetObject (that version, or the current one): headers now, the body stream unread."""
         with _s3_errors("GetObject"):
-            body = self.s3.get_object(**args)["Body"]
-            try:
+            response: dict[str, Any] = self.s3.get_object(**self._object_args(event))
+        return response
+
+    def _read(self, obj: Mapping[str, Any]) -> bytes:
+        """At most max_bytes + 1 bytes of the body (a lying Content-Length cannot make us read more)."""
+        body = obj["Body"]
+        try:
+            with _s3_errors("GetObject body"):
                 data: bytes = body.read(self.max_bytes + 1)
-            finally:
-                body.close()
+        finally:
+            body.close()
         return data
 
     def _invalid(self, event: ObjectEvent, code: str, message: str, options: IndexOptions | None,
@@ -396,6 +400,8 @@ class Indexer:
     def _finish(self, event: ObjectEvent, status: ImageStatus, faces: Sequence[Face]) -> Outcome:
         """Write faces (sequencer-checked), then the status (only if newer); drop faces of older versions."""
         c, col, img = event.customer_id, event.collection_id, event.image_id
+        new_ids = set(status.face_ids)
+        older = [f.face_id for f in self.store.faces_of_image(c, col, img) if f.face_id not in new_ids]
         created: list[str] = []
         if faces:
             try:
@@ -413,8 +419,6 @@ class Indexer:
             if undo:
                 self.store.delete_faces(c, col, undo)
             return self._skip(event, "STALE_EVENT")
-        new_ids = set(status.face_ids)
-        older = [f.face_id for f in self.store.faces_of_image(c, col, img) if f.face_id not in new_ids]
         if older:  # the key was overwritten: the faces of its previous version go
             try:
                 _, kept = self.store.delete_faces(c, col, older)
