@@ -29,7 +29,7 @@ metrics = Metrics()
 TITLE, VERSION = "facesearch", "1.0.0"
 DESCRIPTION = ("Face collections, search, users, compare and detect, with a policy layer that refuses "
                "disallowed sectors. Authenticate with the x-api-key header.")
-SECURITY_SCHEMES = {"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)}
+SECURITY_SCHEMES: dict[str, Any] = {"apiKey": APIKey.model_validate({"name": "x-api-key", "in": APIKeyIn.header})}
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.configure_openapi(title=TITLE, version=VERSION, description=DESCRIPTION, security_schemes=SECURITY_SCHEMES,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # ---------------------------------------------------------------- identifiers and limits
@@ -373,12 +374,12 @@ class CompareResponse(BaseModel):
     unmatched_faces: list[FaceDetail]
 
 
-def _error(description: str) -> dict[str, object]:
+def _error(description: str) -> OpenAPIResponse:
     return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
 
 
 # Documented on every route (the statuses errors.py answers with).
-ERROR_RESPONSES: dict[int, dict[str, object]] = {
+ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
     400: _error("Invalid request: INVALID_PARAMETER, INVALID_JSON, INVALID_IMAGE_FORMAT, INVALID_PAGINATION_TOKEN"),
     403: _error("Refused by the usage policy (code = reason, with rule_id), or unknown customer"),
     404: _error("RESOURCE_NOT_FOUND: no such collection, face, user or image for this customer"),
@@ -388,5 +389,5 @@ ERROR_RESPONSES: dict[int, dict[str, object]] = {
 }
 
 
-def created(description: str = "Created") -> dict[int, dict[str, object]]:
+def created(description: str = "Created") -> dict[int, OpenAPIResponse]:
     return {**ERROR_RESPONSES, 201: {"description": description}}

@@ -91,7 +91,7 @@ def user_vector(d: Deps, customer_id: str, collection_id: str, user_id: str) -> 
                if f is not None]
     if not vectors:
         return None, user.face_ids
-    return normalized(np.mean(np.stack(vectors).astype(np.float32), axis=0)), user.face_ids
+    return normalized(np.mean(np.stack(vectors), axis=0, dtype=np.float32)), user.face_ids
 
 
 def screen_for_user(d: Deps, customer_id: str, collection_id: str, user_id: str, face_ids: list[str], *,

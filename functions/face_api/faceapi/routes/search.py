@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from aws_lambda_powertools.metrics import MetricUnit
 
 from faceapi import deps, images, views
 from faceapi import models as m
@@ -13,6 +15,7 @@ from faceapi import search as usecase
 from facepolicy import current_customer_id, requires
 
 router = APIGatewayHttpRouter()
+metrics = Metrics()  # shares the handler's metric set (flushed by @metrics.log_metrics)
 
 CollectionPath = Annotated[str, Path(pattern=m.ID_PATTERN, description="The collection id.")]
 FacePath = Annotated[str, Path(pattern=m.ID_PATTERN, description="A face id of the collection.")]
@@ -42,6 +45,8 @@ def search_by_image(collection_id: CollectionPath,
         d, customer_id, collection_id, searched.embedding, max_faces=body.max_faces, threshold=body.threshold)
     if searched.embedding is None:
         usecase.require_collection(d, customer_id, collection_id)
+    metrics.add_metric(name="FaceSearches", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="FaceSearchMatches", unit=MetricUnit.Count, value=len(hits))
     return m.SearchByImageResponse(
         searched_face_bounding_box=views.box(searched.face.box.to_dict()) if searched.face else None,
         searched_face_confidence=round(searched.face.confidence, 3) if searched.face else None,
@@ -59,6 +64,7 @@ def search_by_face(collection_id: CollectionPath, face_id: FacePath,
     query = usecase.stored_embedding(d, customer_id, collection_id, face_id)
     hits = usecase.search_faces(d, customer_id, collection_id, query, max_faces=body.max_faces,
                                 threshold=body.threshold, exclude=(face_id,))
+    metrics.add_metric(name="FaceSearches", unit=MetricUnit.Count, value=1)
     return m.SearchFacesResponse(searched_face_id=face_id,
                                  face_matches=[views.face_match(h.meta, h.similarity) for h in hits],
                                  face_model_version=d.engine_model_version)

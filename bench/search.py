@@ -1,0 +1,174 @@
+"""End-to-end search by photo through the face_api handler (issue 5): 100k faces, one thread.
+
+An API Gateway event (events/http_search_by_image.json with a real photo) goes through the whole
+handler: Powertools resolver and validation, the policy gate (registry read cached, one audit
+PutItem), base64 decode, the face engine (decode, detect, align, embed), the warm vector index (one
+collection GetItem for the version check, matrix product over 100k vectors) and the response. AWS is
+moto in process, tables and buckets from template.yaml. The collection holds 100k synthetic unit
+vectors in an S3 snapshot plus the real obama.jpg face, which must come back as the best match.
+
+    python -m bench.search            (or through python -m bench)
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
+    os.environ[_var] = "1"
+
+import base64  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTOS = ROOT / "tests" / "data" / "photos"
+N_FACES = 100_000
+CUSTOMER = "bench-co"
+COLLECTION = "crowd"
+WARMUP, RUNS = 5, 60
+
+
+@dataclass
+class _Context:
+    function_name: str = "FaceApiFunction"
+    memory_limit_in_mb: int = 3008
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:FaceApiFunction"
+    aws_request_id: str = "bench"
+
+
+def _env_defaults() -> None:
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+                       "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
+                       "POWERTOOLS_METRICS_DISABLED": "true",
+                       "POWERTOOLS_METRICS_NAMESPACE": "FaceSearch", "POWERTOOLS_SERVICE_NAME": "facesearch"}.items():
+        os.environ.setdefault(key, value)
+    os.environ.pop("AWS_PROFILE", None)
+
+
+def _seed_collection(store: Any, snapshots: Any, real_face: Any) -> str:
+    """100k synthetic faces in a snapshot (version 2) + obama.jpg's face in the change log (version 3)."""
+    from facestore import Face, face_id_for
+    from facestore.snapshots import MetaColumns, StrColumn
+
+    rng = np.random.default_rng(7)
+    matrix = rng.standard_normal((N_FACES, 128), dtype=np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    ids = np.array([f"{i:08x}-0000-4000-8000-{i:012x}".encode() for i in range(N_FACES)], dtype="S36")
+    meta = MetaColumns(StrColumn.of([f"photo-{i // 3:07d}.jpg" for i in range(N_FACES)]),
+                       StrColumn.of([None] * N_FACES), StrColumn.of([None] * N_FACES),
+                       np.tile(np.array([[10, 20, 100, 120]], dtype=np.float32), (N_FACES, 1)))
+
+    def face(image_id: str, embedding: Any) -> Face:
+        return Face(CUSTOMER, COLLECTION, face_id_for(CUSTOMER, COLLECTION, image_id, "v1", 0), image_id,
+                    image_id.removesuffix(".jpg"), {"left": 1.0, "top": 2.0, "width": 3.0, "height": 4.0}, (),
+                    99.0, {}, np.asarray(embedding, dtype=np.float32))
+
+    seed = face("seed.jpg", matrix[0])
+    store.put_faces(CUSTOMER, COLLECTION, [seed])
+    store.delete_faces(CUSTOMER, COLLECTION, [seed.face_id])  # version 2: the collection is all snapshot
+    snapshots.save(CUSTOMER, COLLECTION, 2, ids, matrix, meta)
+    store.set_snapshot(CUSTOMER, COLLECTION, 2)
+    target = face("obama.jpg", real_face)
+    store.put_faces(CUSTOMER, COLLECTION, [target])  # version 3: read from the change log by the index
+    return target.face_id
+
+
+def _pct(samples: list[float], p: float) -> float:
+    return float(np.percentile(np.array(samples), p))
+
+
+def run() -> None:
+    _env_defaults()
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    import boto3
+    from moto import mock_aws
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.events import load_event
+
+    from faceengine import FaceEngine
+    from facesearch.local.functions import load_module
+    from facesearch.local.template import Names, load_template, provision
+
+    engine = FaceEngine.load(threads=1)
+    query_photo = (PHOTOS / "obama2.jpg").read_bytes()
+    real_face = engine.analyze((PHOTOS / "obama.jpg").read_bytes(), max_faces=1).faces[0].embedding
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        template = load_template()
+        names = Names()
+        env = provision(session, template, names).env(template, "FaceApiFunction", names)
+        os.environ.update(env)
+        module = load_module("FaceApiFunction", template, fresh=True)
+        from faceapi import deps
+
+        from facepolicy.env import admin_from_env
+
+        admin_from_env(env).create_customer(name=CUSTOMER, sector="media", jurisdiction="US", status="active",
+                                            customer_id=CUSTOMER, principal="bench", request_id="bench")
+        container = deps.from_env()
+        container.engine_factory = lambda: engine
+        deps.override(container)
+        container.store.create_collection(CUSTOMER, COLLECTION, engine.model_version)
+        from facestore import S3SnapshotStore
+
+        expected = _seed_collection(container.store, S3SnapshotStore(container.s3, env["INDEX_BUCKET"]), real_face)
+
+        event = load_event("http_search_by_image")
+        event["requestContext"]["authorizer"]["lambda"]["customer_id"] = CUSTOMER
+        event["pathParameters"] = {"collection_id": COLLECTION}
+        event["rawPath"] = event["requestContext"]["http"]["path"] = f"/prod/collections/{COLLECTION}/search"
+        event["body"] = json.dumps({"image": base64.b64encode(query_photo).decode(), "max_faces": 10})
+
+        started = time.perf_counter()
+        first = module.lambda_handler(event, _Context())
+        cold_ms = (time.perf_counter() - started) * 1000
+        body = json.loads(first["body"])
+        if first["statusCode"] != 200 or body["face_matches"][0]["face"]["face_id"] != expected:
+            raise SystemExit(f"search did not find the expected face: {first['statusCode']} {first['body'][:300]}")
+        times: list[float] = []
+        for i in range(WARMUP + RUNS):
+            t = time.perf_counter()
+            response = module.lambda_handler(event, _Context())
+            elapsed = (time.perf_counter() - t) * 1000
+            if response["statusCode"] != 200:
+                raise SystemExit(f"search failed: {response['body'][:300]}")
+            if i >= WARMUP:
+                times.append(elapsed)
+        engine_times = []
+        for _ in range(RUNS // 2):
+            t = time.perf_counter()
+            engine.analyze(query_photo, max_faces=1)
+            engine_times.append((time.perf_counter() - t) * 1000)
+        index_times = []
+        for _ in range(RUNS):
+            t = time.perf_counter()
+            container.index.search(CUSTOMER, COLLECTION, real_face, max_faces=10, min_cosine=0.363)
+            index_times.append((time.perf_counter() - t) * 1000)
+        deps.reset()
+    print(f"search e2e n={N_FACES + 1:,} faces (100k synthetic + obama.jpg), query obama2.jpg "
+          f"({len(query_photo) / 1024:.0f} KiB), one thread, moto in process: "
+          f"p50 {statistics.median(times):.1f} ms, p95 {_pct(times, 95):.1f} ms over {RUNS} requests "
+          f"(target p50 <= 60 ms); first request (index cold, snapshot from S3) {cold_ms:.0f} ms", flush=True)
+    print(f"search e2e parts: engine analyze p50 {statistics.median(engine_times):.1f} ms; "
+          f"vector index search (version GetItem + 100k matrix product) p50 {statistics.median(index_times):.1f} ms; "
+          f"best match similarity {body['face_matches'][0]['similarity']}", flush=True)
+
+
+def main() -> int:
+    run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
