@@ -8,9 +8,9 @@ from typing import Any
 
 import boto3
 import pytest
-from faceapi_helpers import CUSTOMER, OTHER, POLICE, Api, photo
 from moto import mock_aws
 
+from face_api.faceapi_helpers import CUSTOMER, OTHER, POLICE, Api, photo
 from facesearch.local.functions import load_module
 from facesearch.local.template import Names, load_template, provision
 

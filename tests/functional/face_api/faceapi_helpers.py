@@ -7,12 +7,14 @@ and returns (status, parsed body); faces are put through the store API with real
 from __future__ import annotations
 
 import base64
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 from support.events import load_event
 
 from facesearch.local.template import Provisioned
@@ -26,6 +28,13 @@ COLLECTION = "family"
 
 def photo(name: str) -> bytes:
     return (PHOTOS / name).read_bytes()
+
+
+def blank_jpeg(size: tuple[int, int] = (320, 240)) -> bytes:
+    """A JPEG without a face."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (120, 160, 200)).save(out, format="JPEG")
+    return out.getvalue()
 
 
 def b64(data: bytes) -> str:

@@ -7,16 +7,11 @@ from typing import Any
 
 import pytest
 import requests
-from faceapi_helpers import OTHER, Api, b64, photo
 from PIL import Image
 
+from face_api.faceapi_helpers import OTHER, Api, b64, blank_jpeg, photo
+
 GALLERY = ("obama.jpg", "biden.jpg", "t1.jpg")
-
-
-def blank_jpeg(size: tuple[int, int] = (320, 240)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, (120, 160, 200)).save(out, format="JPEG")
-    return out.getvalue()
 
 
 @pytest.fixture

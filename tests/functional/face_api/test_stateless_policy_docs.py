@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pytest
-from faceapi_helpers import POLICE, Api, b64, photo
 from openapi_spec_validator import validate
 from support.events import event_names
 
+from face_api.faceapi_helpers import POLICE, Api, b64, photo
 from facesearch.local.template import load_template
 
 
@@ -34,7 +34,7 @@ def test_compare_same_and_different_person(api: Api) -> None:
 
 
 def test_compare_without_a_source_face_is_empty(api: Api) -> None:
-    from test_search import blank_jpeg
+    from face_api.faceapi_helpers import blank_jpeg
 
     status, body = api.call("http_compare", body={"source_image": b64(blank_jpeg()),
                                                   "target_image": b64(photo("obama.jpg"))})

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
-from faceapi_helpers import COLLECTION, CUSTOMER, Api, photo
 
+from face_api.faceapi_helpers import COLLECTION, CUSTOMER, Api, photo
 from facestore import ImageStatus
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from faceapi_helpers import OTHER, Api, b64, photo
+
+from face_api.faceapi_helpers import OTHER, Api, b64, photo
 
 ALICE = "user:obama"
 
