@@ -8,8 +8,6 @@ their own with `use(indexer)`).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -18,10 +16,6 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-if str(Path(__file__).parent) not in sys.path:  # Lambda puts CodeUri on sys.path; local loaders do not
-    sys.path.insert(0, str(Path(__file__).parent))
-
 from indexer import Action, Indexer, Outcome, indexer_from_env
 
 logger = Logger()

@@ -1,7 +1,9 @@
 """Load a function's handler module the way Lambda would: from template.yaml's CodeUri + Handler.
 
 Every function folder has an `app.py`; each is imported under a unique module name so that
-several functions can live in one process (the local stack, the tests).
+several functions can live in one process (the local stack, the tests). Like Lambda, the function's
+folder goes on sys.path, so its helper modules must have names unique across functions
+(index_faces has `indexer`, face_api has the `faceapi` package).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ def load_module(function_id: str, template: Mapping[str, Any] | None = None, *, 
     name = f"_fn_{function_id}_{module_file}"
     if not fresh and name in sys.modules:
         return sys.modules[name]
+    code_dir = str(path.parent)
+    if code_dir not in sys.path:  # as Lambda does with /var/task: the function's own modules import
+        sys.path.insert(0, code_dir)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {function_id} from {path}")
