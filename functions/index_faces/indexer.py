@@ -487,11 +487,17 @@ def indexer_from_env(environ: Mapping[str, str] | None = None, *, metrics: Any =
     config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
     gate: PolicyGate = gate_from_env(env, metrics=metrics)
     store = DynamoDBFaceStore(boto3.client("dynamodb", config=config), env["FACES_TABLE"])
+    s3 = boto3.client("s3", config=config)
     return Indexer(engine=engine or (lambda: FaceEngine.load(threads=1)), gate=gate, store=store,
-                   s3=boto3.client("s3", config=config), bucket=env["UPLOADS_BUCKET"],
-                   vector_index=_vector_index(store, env))
+                   s3=s3, bucket=env["UPLOADS_BUCKET"], vector_index=_vector_index(store, s3, env))
 
 
-def _vector_index(store: Any, env: Mapping[str, str]) -> Snapshotter | None:
-    """The store layer's VectorIndex over INDEX_BUCKET (snapshots), when the layer provides one."""
-    return None
+def _vector_index(store: Any, s3: Any, env: Mapping[str, str]) -> Snapshotter | None:
+    """The store layer's VectorIndex over INDEX_BUCKET: the indexer writes and compacts snapshots, so a
+    cold search function loads one object instead of reading faces item by item."""
+    from facestore import S3SnapshotStore, VectorIndex
+
+    bucket = env.get("INDEX_BUCKET")
+    if not bucket:
+        return None
+    return VectorIndex(store, S3SnapshotStore(s3, bucket), cache_mb=int(env.get("VECTOR_CACHE_MB", "256")))

@@ -180,3 +180,19 @@ def test_logs_carry_neither_image_bytes_nor_vectors(stack: Stack) -> None:
     assert "embedding" not in logs
     assert all(len(line) < 4000 for line in logs.splitlines())
     assert "JFIF" not in logs and "\\xff\\xd8" not in logs
+
+
+def test_indexing_writes_a_vector_snapshot_once_enough_faces_accumulate(stack: Stack) -> None:
+    # Given the indexer's vector index over INDEX_BUCKET (due after 3 writes), and t1.jpg uploaded 4 times
+    stack.module.indexer.vector_index.snapshot_min = 3
+    index_bucket = stack.provisioned.buckets["IndexBucket"]
+    s3 = stack.s3._client
+    assert s3.list_objects_v2(Bucket=index_bucket).get("KeyCount", 0) == 0
+    for n in range(4):
+        assert failures(stack.invoke(stack.put_event(f"{KEY}/group-{n}.jpg", photo("t1.jpg")))) == []
+    # Then a snapshot of the collection was written for cold searches, and it holds every face
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=index_bucket).get("Contents", [])]
+    assert keys, "no snapshot written"
+    assert stack.face_count() == sum(len(stack.faces(f"group-{n}.jpg")) for n in range(4)) > 0
+    collection = stack.store.get_collection(CUSTOMER, COLLECTION)
+    assert collection.snapshot_version > 0
