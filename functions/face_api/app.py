@@ -6,12 +6,7 @@ Every route declares its policy operation; the customer id comes from the author
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
-
-if str(Path(__file__).parent) not in sys.path:  # Lambda puts the function folder on sys.path; local loaders may not
-    sys.path.insert(0, str(Path(__file__).parent))
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -21,6 +16,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from faceapi import deps
 from faceapi.errors import register_error_handlers
 from faceapi.routes import ROUTERS
+
+from facepolicy import check_policy_before_validation
 
 logger = Logger()
 tracer = Tracer()
@@ -37,6 +34,7 @@ app.configure_openapi(title=TITLE, version=VERSION, description=DESCRIPTION, sec
 app.enable_swagger(path="/swagger", title=TITLE, version=VERSION, description=DESCRIPTION,
                    security_schemes=SECURITY_SCHEMES, security=[{"apiKey": []}])
 register_error_handlers(app)
+check_policy_before_validation(app)  # a refused caller gets its audited 403 even with a malformed body
 for router in ROUTERS:
     app.include_router(router)
 deps.configure(lambda: deps.from_env(metrics=metrics))

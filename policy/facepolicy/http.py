@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from facepolicy.errors import MissingPolicyCheck, PolicyDenied
 from facepolicy.gate import PolicyGate
-from facepolicy.model import OPERATIONS, Decision
+from facepolicy.model import OPERATIONS, Decision, ReasonCode
 
 GateProvider = PolicyGate | Callable[[], PolicyGate]
 Middleware = Callable[[Any, NextMiddleware], Response]
@@ -48,7 +48,11 @@ def request_id_of(event: Mapping[str, Any]) -> str:
 
 
 def denied_response(decision: Decision) -> Response:
+    """403 for a refusal; 503 + Retry-After when the registry could not be read (fail closed, retryable)."""
     body = {"code": decision.reason_code, "message": decision.message, "rule_id": decision.rule_id}
+    if decision.reason_code == ReasonCode.POLICY_UNAVAILABLE:
+        return Response(status_code=503, content_type="application/json", body=json.dumps(body),
+                        headers={"Retry-After": "1"})
     return Response(status_code=403, content_type="application/json", body=json.dumps(body))
 
 

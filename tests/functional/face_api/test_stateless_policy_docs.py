@@ -120,3 +120,35 @@ def test_every_route_has_a_named_event() -> None:
 
             covered.add(load_event(name)["routeKey"])
     assert {f"{e['Properties']['Method']} {e['Properties']['Path']}" for e in template.values()} <= covered
+
+
+def test_police_sending_a_malformed_body_is_refused_not_validated(api: Api) -> None:
+    # Given police sending a search body that would fail validation (unknown field, out-of-range number)
+    api.create_collection("suspects", customer=POLICE)
+    status, body = api.call("http_police_search", customer=POLICE, body={"max_faces": 0, "nonsense": True})
+    # Then the answer is the policy's audited refusal, not a 400 that would hide it
+    assert status == 403 and body["code"] == "SECTOR_DISALLOWED", body
+
+
+def test_a_registry_outage_fails_closed_with_503_and_does_no_work(api: Api) -> None:
+    from dataclasses import replace
+
+    from faceapi import deps
+
+    from facepolicy import InMemoryAuditLog, PolicyGate, RegistryUnavailable, load_policy
+
+    class BrokenRegistry:
+        def get_customer(self, customer_id: str) -> None:
+            raise RegistryUnavailable("throttled")
+
+        def customer_for_key(self, key_hash: str) -> None:
+            raise RegistryUnavailable("throttled")
+
+    # Given a registry that cannot be read
+    audit = InMemoryAuditLog()
+    deps.override(replace(api.deps, gate=PolicyGate(BrokenRegistry(), audit, load_policy())))  # type: ignore[arg-type]
+    # When a customer lists its collections
+    status, body = api.call("http_list_collections")
+    # Then the request is refused as retryable, with the reason code, and the refusal is audited
+    assert status == 503 and body["code"] == "POLICY_UNAVAILABLE", body
+    assert [r.reason_code for r in audit.records] == ["POLICY_UNAVAILABLE"]
