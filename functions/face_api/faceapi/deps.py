@@ -43,7 +43,8 @@ class Deps:
     index: Any  # facestore.VectorIndex: search / face_meta / drop
     gate: PolicyGate
     s3: Any  # boto3 S3 client (SigV4, for presigned URLs and reading uploads)
-    engine_factory: Callable[[], FaceEngine] = field(default=lambda: FaceEngine.load(threads=1))
+    engine_factory: Callable[[], FaceEngine] = field(
+        default=lambda: FaceEngine.load(threads=int(os.environ.get("ENGINE_THREADS", "1"))))
     _engine: FaceEngine | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
