@@ -488,7 +488,8 @@ def indexer_from_env(environ: Mapping[str, str] | None = None, *, metrics: Any =
     gate: PolicyGate = gate_from_env(env, metrics=metrics)
     store = DynamoDBFaceStore(boto3.client("dynamodb", config=config), env["FACES_TABLE"])
     s3 = boto3.client("s3", config=config)
-    return Indexer(engine=engine or (lambda: FaceEngine.load(threads=int(env.get("ENGINE_THREADS", "1")))), gate=gate, store=store,
+    threads = int(env.get("ENGINE_THREADS", "1"))
+    return Indexer(engine=engine or (lambda: FaceEngine.load(threads=threads)), gate=gate, store=store,
                    s3=s3, bucket=env["UPLOADS_BUCKET"], vector_index=_vector_index(store, s3, env))
 
 
