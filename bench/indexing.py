@@ -84,7 +84,7 @@ class _MotoClock:
             finally:
                 self.seconds += time.perf_counter() - started
 
-        BotocoreStubber.process_request = timed  # type: ignore[method-assign]
+        BotocoreStubber.process_request = timed  # type: ignore[method-assign,assignment]
         try:
             yield self
         finally:
