@@ -15,7 +15,8 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -110,8 +111,10 @@ class LocalStack:
         self.runtimes = {fid: FunctionRuntime(fid, self.template, region=opts.region, prefix=self.names.prefix)
                          for fid in ids}
         for fid, runtime in self.runtimes.items():  # cold starts now, so the first request is warm
+            own = self.provisioned.env(self.template, fid, self.names)
             try:
-                runtime.load()
+                with _env_overrides({k: v for k, v in own.items() if os.environ.get(k) != v}):
+                    runtime.load()
                 self._loaded_modules.append(f"_fn_{fid}_app")
             except Exception:
                 log.exception("function %s failed to load; its routes will answer 500", fid)
@@ -177,8 +180,9 @@ class LocalStack:
         env: dict[str, str] = {}
         for fid in function_ids(self.template):
             for key, value in self.provisioned.env(self.template, fid, self.names).items():
-                if key in env and env[key] != value:
-                    log.warning("env %s differs between functions (%s vs %s); using the first", key, env[key], value)
+                if key in env and env[key] != value:  # one process, one environment: the first wins after import
+                    log.info("env %s differs between functions (%s vs %s): each gets its own value while its "
+                             "module is imported, then %s", key, env[key], value, env[key])
                 env.setdefault(key, value)
         env.update(FAKE_CREDENTIALS)
         env.update({
@@ -213,6 +217,21 @@ class LocalStack:
                                mapping, region=self.options.region,
                                retry_delay=self.options.retry_delay_seconds)
             self.pollers.append(poller.start())
+
+
+@contextmanager
+def _env_overrides(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a block (a function's own values at import)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class _EndpointSession:
