@@ -87,6 +87,8 @@ def story(admin: Client) -> int:
     heading(5, f"Search the collection with {QUERY} (another photo of the same person)")
     result = media.search(COLLECTION, (PHOTOS / QUERY).read_bytes())
     print_matches(result)
+    print(f"(32bit.png is {QUERY} itself saved as a 32-bit PNG, hence a similarity near 100; the others are "
+          "different photos of the same person. Biden, Tom Hanks and the people in t1.jpg are not matched.)")
 
     heading(6, "The police department tries the same: upload, then search")
     police_refused = 0
