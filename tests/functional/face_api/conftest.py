@@ -10,9 +10,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from face_api.faceapi_helpers import CUSTOMER, OTHER, POLICE, Api, photo
 from facesearch.local.functions import load_module
 from facesearch.local.template import Names, load_template, provision
+
+from .faceapi_helpers import CUSTOMER, OTHER, POLICE, Api, photo
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from support.events import load_event
 
 from facesearch.local.template import Provisioned
+from tests.support.events import load_event
 
 PHOTOS = Path(__file__).resolve().parents[2] / "data" / "photos"
 CUSTOMER = "acme-photos"

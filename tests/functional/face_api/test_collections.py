@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from face_api.faceapi_helpers import COLLECTION, CUSTOMER, OTHER, Api
+from .faceapi_helpers import COLLECTION, CUSTOMER, OTHER, Api
 
 
 def test_create_describe_list_delete_collection(api: Api) -> None:
@@ -126,7 +126,7 @@ def test_unknown_route_is_404_with_code(api: Api) -> None:
     event = api.event("http_list_collections")
     event["rawPath"] = event["requestContext"]["http"]["path"] = "/prod/nowhere"
     event["routeKey"] = event["requestContext"]["routeKey"] = "GET /nowhere"
-    from face_api.faceapi_helpers import FakeContext
+    from .faceapi_helpers import FakeContext
 
     response = api.module.lambda_handler(event, FakeContext())
     assert response["statusCode"] == 404 and '"RESOURCE_NOT_FOUND"' in response["body"]

@@ -9,7 +9,7 @@ import pytest
 import requests
 from PIL import Image
 
-from face_api.faceapi_helpers import OTHER, Api, b64, blank_jpeg, photo
+from .faceapi_helpers import OTHER, Api, b64, blank_jpeg, photo
 
 GALLERY = ("obama.jpg", "biden.jpg", "t1.jpg")
 

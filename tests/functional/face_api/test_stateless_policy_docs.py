@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
-from support.events import event_names
 
-from face_api.faceapi_helpers import POLICE, Api, b64, photo
 from facesearch.local.template import load_template
+from tests.support.events import event_names
+
+from .faceapi_helpers import POLICE, Api, b64, photo
 
 
 def test_detect_has_the_cli_face_shape(api: Api) -> None:
@@ -34,7 +35,7 @@ def test_compare_same_and_different_person(api: Api) -> None:
 
 
 def test_compare_without_a_source_face_is_empty(api: Api) -> None:
-    from face_api.faceapi_helpers import blank_jpeg
+    from .faceapi_helpers import blank_jpeg
 
     status, body = api.call("http_compare", body={"source_image": b64(blank_jpeg()),
                                                   "target_image": b64(photo("obama.jpg"))})
@@ -116,7 +117,7 @@ def test_every_route_has_a_named_event() -> None:
     covered = set()
     for name in names:
         if name.startswith("http_"):
-            from support.events import load_event
+            from tests.support.events import load_event
 
             covered.add(load_event(name)["routeKey"])
     assert {f"{e['Properties']['Method']} {e['Properties']['Path']}" for e in template.values()} <= covered

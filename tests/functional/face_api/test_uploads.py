@@ -14,8 +14,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
-from face_api.faceapi_helpers import COLLECTION, CUSTOMER, Api, photo
 from facestore import ImageStatus
+
+from .faceapi_helpers import COLLECTION, CUSTOMER, Api, photo
 
 
 def test_upload_ticket_signs_size_type_and_metadata(api: Api) -> None:

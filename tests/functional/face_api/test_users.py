@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from face_api.faceapi_helpers import OTHER, Api, b64, photo
+from .faceapi_helpers import OTHER, Api, b64, photo
 
 ALICE = "user:obama"
 

@@ -17,10 +17,10 @@ from urllib.parse import quote
 import boto3
 import pytest
 from moto import mock_aws
-from support.events import load_event
 
 from facesearch.local.functions import load_module
 from facesearch.local.template import Names, Provisioned, load_template, provision
+from tests.support.events import load_event
 
 PHOTOS = Path(__file__).resolve().parents[2] / "data" / "photos"
 CUSTOMER = "acme-photos"

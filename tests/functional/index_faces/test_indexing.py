@@ -8,8 +8,9 @@ import logging
 import threading
 
 import pytest
-from conftest import COLLECTION, CUSTOMER, Stack, failures, photo
 from PIL import Image
+
+from .conftest import COLLECTION, CUSTOMER, Stack, failures, photo
 
 KEY = f"uploads/{CUSTOMER}/{COLLECTION}"
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from conftest import COLLECTION, CUSTOMER, POLICE, Stack, failures, photo
-from support.events import load_event
+from tests.support.events import load_event
+
+from .conftest import COLLECTION, CUSTOMER, POLICE, Stack, failures, photo
 
 KEY = f"uploads/{CUSTOMER}/{COLLECTION}"
 

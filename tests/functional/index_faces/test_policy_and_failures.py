@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 from botocore.exceptions import ClientError
-from conftest import COLLECTION, CUSTOMER, OTHER, POLICE, Stack, failures, photo
-from support.events import load_event
+
+from tests.support.events import load_event
+
+from .conftest import COLLECTION, CUSTOMER, OTHER, POLICE, Stack, failures, photo
 
 KEY = f"uploads/{CUSTOMER}/{COLLECTION}"
 POLICE_KEY = f"uploads/{POLICE}/suspects/lineup.jpg"

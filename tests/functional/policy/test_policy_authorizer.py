@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
-from conftest import ADMIN_ARN, Stack
-from support.events import load_event
 
 from facepolicy import CachedRegistry, hash_api_key
 from facepolicy.dynamodb import DynamoDBRegistry
 from facesearch.local.functions import load_module
+from tests.support.events import load_event
+
+from .conftest import ADMIN_ARN, Stack
 
 
 class Context:

@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from conftest import ADMIN_ARN, Stack
 
 from facepolicy import CachedRegistry, PolicyGate, ReasonCode, load_policy
 from facepolicy.dynamodb import DynamoDBAuditLog, DynamoDBRegistry
 from facepolicy.env import gate_from_env
+
+from .conftest import ADMIN_ARN, Stack
 
 
 def _customer(stack: Stack, sector: str = "retail", **fields: Any) -> str:

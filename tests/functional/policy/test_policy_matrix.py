@@ -17,12 +17,13 @@ from urllib.parse import unquote_plus
 import pytest
 import yaml
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from conftest import ADMIN_ARN, Stack, build_stack
 from moto import mock_aws
-from support.events import load_event
 
 from facepolicy import OPERATIONS, Decision, PolicyGate, ReasonCode, current_customer_id, requires
 from facepolicy.policy import POLICY_PATH
+from tests.support.events import load_event
+
+from .conftest import ADMIN_ARN, Stack, build_stack
 
 POLICY = yaml.safe_load(POLICY_PATH.read_text())
 SECTORS = tuple(POLICY["sectors"])

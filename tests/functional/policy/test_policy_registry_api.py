@@ -6,11 +6,12 @@ import json
 from typing import Any
 
 import pytest
-from conftest import ADMIN_ARN, Stack
-from support.events import load_event
 
 from facepolicy import hash_api_key
 from facesearch.local.functions import load_module
+from tests.support.events import load_event
+
+from .conftest import ADMIN_ARN, Stack
 
 
 class Context:

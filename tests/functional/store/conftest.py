@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -12,9 +10,6 @@ import pytest
 from moto import mock_aws
 
 from facesearch.local.template import create_table, load_template
-
-# the face-building helpers are shared with the unit tests of the store
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "store"))
 
 TABLE, BUCKET = "faces-functional", "index-functional"
 

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
-from store_helpers import SerializedClient, make_faces, unit_vectors
 
 from facestore import (
     DynamoDBFaceStore,
@@ -19,13 +18,14 @@ from facestore import (
     StoreUnavailable,
     VectorIndex,
 )
+from tests.unit.store.store_helpers import SerializedClient, make_faces, unit_vectors
 
 C, K = "cust-a", "coll-1"
 
 
 @pytest.fixture
 def stack(aws: dict[str, Any]) -> tuple[DynamoDBFaceStore, S3SnapshotStore]:
-    from conftest import BUCKET, TABLE
+    from .conftest import BUCKET, TABLE
 
     store = DynamoDBFaceStore(SerializedClient(aws["dynamodb"]), TABLE, sleep=lambda _s: None)
     store.create_collection(C, K, "sface-1")
@@ -36,7 +36,7 @@ def test_face_item_stores_embedding_as_512_bytes(aws: dict[str, Any], stack: Any
     store, _ = stack
     face = make_faces(C, K, "img", 1)[0]
     store.put_faces(C, K, [face])
-    from conftest import TABLE
+    from .conftest import TABLE
 
     item = aws["dynamodb"].get_item(TableName=TABLE, Key={"pk": {"S": f"COLL#{C}#{K}"},
                                                           "sk": {"S": f"FACE#{face.face_id}"}})["Item"]
@@ -80,7 +80,7 @@ def test_snapshot_compaction_on_dynamodb_and_s3(aws: dict[str, Any], stack: Any)
         assert index.maybe_snapshot(C, K)
     meta = store.get_collection(C, K)
     assert (meta.snapshot_version, meta.log_floor) == (9, 6)
-    from conftest import TABLE
+    from .conftest import TABLE
 
     changes = aws["dynamodb"].query(
         TableName=TABLE, KeyConditionExpression="pk = :pk AND begins_with(sk, :c)",

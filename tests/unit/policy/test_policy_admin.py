@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FakeClock
 
 from facepolicy import (
     CustomerExists,
@@ -19,6 +18,8 @@ from facepolicy import (
     load_policy,
     new_api_key,
 )
+
+from .conftest import FakeClock
 
 ADMIN = "arn:aws:iam::123456789012:user/alice"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from conftest import FakeClock, RecordingMetrics
 
 from facepolicy import (
     AuditUnavailable,
@@ -19,6 +18,8 @@ from facepolicy import (
     RegistryUnavailable,
     load_policy,
 )
+
+from .conftest import FakeClock, RecordingMetrics
 
 
 class BrokenRegistry:

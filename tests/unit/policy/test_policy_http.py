@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from pydantic import BaseModel, ConfigDict
-from support.events import load_event
 
 from facepolicy import (
     InMemoryAuditLog,
@@ -20,6 +19,7 @@ from facepolicy import (
     register_policy_handlers,
     requires,
 )
+from tests.support.events import load_event
 
 
 def _app(gate: PolicyGate) -> tuple[APIGatewayHttpResolver, list[str]]:

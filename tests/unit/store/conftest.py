@@ -8,10 +8,10 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from store_helpers import SerializedClient
 
 from facesearch.local.template import create_table, load_template
 from facestore import DynamoDBFaceStore, InMemoryFaceStore
+from tests.unit.store.store_helpers import SerializedClient
 
 TABLE = "faces-test"
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from store_helpers import make_faces
 
 from facestore import (
     ASSOCIATED_TO_A_DIFFERENT_USER,
@@ -24,6 +23,7 @@ from facestore import (
     UserFaceLimitExceeded,
     UserNotFound,
 )
+from tests.unit.store.store_helpers import make_faces
 
 C, K = "cust-a", "coll-1"
 

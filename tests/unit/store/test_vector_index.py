@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from store_helpers import make_faces, unit_vectors
 
 from facestore import CollectionNotFound, InMemoryFaceStore, InMemorySnapshotStore, VectorIndex
 from facestore.snapshots import MetaColumns, Snapshot, decode, encode
+from tests.unit.store.store_helpers import make_faces, unit_vectors
 
 C, K = "cust-a", "coll-1"
 
