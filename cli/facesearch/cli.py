@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import sys
 from collections.abc import Sequence
 
 COMMAND_MODULES: list[str] = [
@@ -31,7 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # `facesearch ... | head`: the reader left; end quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -46,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create = csub.add_parser("create", parents=[conn], help="register a customer; prints its first API key once")
     create.add_argument("--name", required=True)
     create.add_argument("--sector", required=True, help="a sector of policy.yaml (e.g. media, law_enforcement)")
-    create.add_argument("--jurisdiction", default=None, help="ISO 3166 code, e.g. US or US-CA")
+    create.add_argument("--jurisdiction", required=True,
+                        help="ISO 3166 code of where the customer operates, e.g. US or US-CA (required)")
     create.add_argument("--end-user-sector", dest="end_user_sectors", action="append", default=[],
                         help="a sector this customer acts for (repeatable)")
     create.add_argument("--use-case", dest="use_cases", action="append", default=[], help="repeatable")
