@@ -14,31 +14,13 @@ from moto import mock_aws
 from facepolicy import CachedRegistry, InMemoryAuditLog, PolicyGate, RegistryAdmin, load_policy
 from facepolicy.dynamodb import DynamoDBAuditLog, DynamoDBRegistry
 from facesearch.local.template import create_table, load_template
+from tests.support.fakes import FakeClock, RecordingMetrics
 
 REGISTRY_TABLE = "facesearch-test-registry"
 AUDIT_TABLE = "facesearch-test-audit"
 ADMIN_ARN = "arn:aws:sts::123456789012:assumed-role/facesearch-admin/alice"
 
 
-class FakeClock:
-    """A controllable clock (epoch seconds) for cache expiry and audit times."""
-
-    def __init__(self, start: float = 1_795_694_400.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class RecordingMetrics:
-    def __init__(self) -> None:
-        self.added: list[tuple[str, float]] = []
-
-    def add_metric(self, name: str, unit: Any, value: float, *args: Any, **kwargs: Any) -> None:
-        self.added.append((name, value))
 
 
 @dataclass

@@ -2,30 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from facepolicy import CachedRegistry, Customer, InMemoryAuditLog, InMemoryRegistry, PolicyGate, load_policy
-
-
-class FakeClock:
-    def __init__(self, start: float = 1_795_694_400.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class RecordingMetrics:
-    def __init__(self) -> None:
-        self.added: list[tuple[str, float]] = []
-
-    def add_metric(self, name: str, unit: Any, value: float, *args: Any, **kwargs: Any) -> None:
-        self.added.append((name, value))
+from tests.support.fakes import FakeClock, RecordingMetrics
 
 
 @pytest.fixture
