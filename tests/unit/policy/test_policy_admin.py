@@ -18,8 +18,7 @@ from facepolicy import (
     load_policy,
     new_api_key,
 )
-
-from .conftest import FakeClock
+from tests.support.fakes import FakeClock
 
 ADMIN = "arn:aws:iam::123456789012:user/alice"
 

@@ -18,8 +18,7 @@ from facepolicy import (
     RegistryUnavailable,
     load_policy,
 )
-
-from .conftest import FakeClock, RecordingMetrics
+from tests.support.fakes import FakeClock, RecordingMetrics
 
 
 class BrokenRegistry:
