@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from faceapi.deps import Deps
-from faceengine import DetectedFace, cosine_to_similarity, similarity_to_cosine
+from faceengine import SEARCH_MAX_SIDE, DetectedFace, cosine_to_similarity, similarity_to_cosine
 from facestore.errors import CollectionNotFound, FaceNotFound, UserNotFound
 from facestore.model import FaceMeta
 
@@ -39,8 +39,13 @@ class Hit:
 
 
 def searched_face(d: Deps, data: bytes, *, quality_filter: str, max_bytes: int) -> SearchedFace:
-    """Detect, filter by quality, keep the largest face and embed it (one embedding, not one per face)."""
-    analysis = d.engine.analyze(data, max_faces=1, quality_filter=quality_filter, max_bytes=max_bytes)
+    """Detect, filter by quality, keep the largest face and embed it (one embedding, not one per face).
+
+    Detection runs at SEARCH_MAX_SIDE: only the largest face is searched, and it is found as well at a
+    smaller input; faces too small to be seen there are not counted among the unsearched ones.
+    """
+    analysis = d.engine.analyze(data, max_faces=1, quality_filter=quality_filter, max_bytes=max_bytes,
+                                detect_max_side=SEARCH_MAX_SIDE)
     if not analysis.faces:
         return SearchedFace(None, None, len(analysis.unindexed))
     top = analysis.faces[0]

@@ -26,13 +26,16 @@ from .types import (
     Quality,
     UnindexedFace,
 )
+from .yunet import MAX_SIDE, SEARCH_MAX_SIDE
 
 __all__ = [
     "DEFAULT_THRESHOLD",
     "IMAGE_ERROR_CODES",
     "LANDMARK_TYPES",
+    "MAX_SIDE",
     "MODEL_VERSION",
     "QUALITY_FILTERS",
+    "SEARCH_MAX_SIDE",
     "SFACE_COSINE_THRESHOLD",
     "Analysis",
     "BoundingBox",

@@ -79,8 +79,9 @@ class FaceEngine:
         """Upright RGB image from untrusted bytes; raises ImageError."""
         return decode_image(data, max_bytes=max_bytes)
 
-    def _detect(self, image: Image.Image) -> list[tuple[DetectedFace, npt.NDArray[np.uint8]]]:
-        raw = self.detector.detect(image)
+    def _detect(self, image: Image.Image,
+                max_side: int | None = None) -> list[tuple[DetectedFace, npt.NDArray[np.uint8]]]:
+        raw = self.detector.detect(image, max_side)
         found = []
         for box, points, score in zip(raw.boxes, raw.landmarks, raw.scores, strict=True):
             crop = align(image, points)
@@ -103,12 +104,12 @@ class FaceEngine:
         return self.detect_image(self.decode(data, max_bytes=max_bytes))
 
     def analyze_image(self, image: Image.Image, *, max_faces: int | None = None,
-                      quality_filter: str = "NONE") -> Analysis:
+                      quality_filter: str = "NONE", detect_max_side: int | None = None) -> Analysis:
         if max_faces is not None and max_faces < 1:
             raise ValueError("max_faces must be at least 1")
         kept: list[tuple[DetectedFace, npt.NDArray[np.uint8]]] = []
         unindexed: list[UnindexedFace] = []
-        for face, crop in self._detect(image):
+        for face, crop in self._detect(image, detect_max_side):
             reasons = quality.rejection_reasons(face, quality_filter)
             if reasons:
                 unindexed.append(UnindexedFace(face, reasons))
@@ -123,10 +124,14 @@ class FaceEngine:
         return Analysis(image.width, image.height, faces, tuple(unindexed))
 
     def analyze(self, data: bytes, *, max_faces: int | None = None, quality_filter: str = "NONE",
-                max_bytes: int = MAX_BYTES) -> Analysis:
-        """Detect, drop faces the quality filter rejects, keep the largest max_faces, embed in one batch."""
+                max_bytes: int = MAX_BYTES, detect_max_side: int | None = None) -> Analysis:
+        """Detect, drop faces the quality filter rejects, keep the largest max_faces, embed in one batch.
+
+        `detect_max_side` lowers the detector's input size for this call: a search, which uses only the
+        largest face, can detect at SEARCH_MAX_SIDE; indexing keeps the default, which finds small faces.
+        """
         return self.analyze_image(self.decode(data, max_bytes=max_bytes), max_faces=max_faces,
-                                  quality_filter=quality_filter)
+                                  quality_filter=quality_filter, detect_max_side=detect_max_side)
 
     def embed_faces(self, image: Image.Image, faces: Sequence[DetectedFace]) -> npt.NDArray[np.float32]:
         """(n, 128) L2-normalised float32 embeddings of the given faces of `image`."""

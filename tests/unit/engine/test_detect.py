@@ -87,3 +87,17 @@ def test_decode_returns_upright_rgb(engine: FaceEngine) -> None:
     image = engine.decode(photo("32bit.png"))
     assert image.mode == "RGB" and image.size == Image.open(io.BytesIO(photo("32bit.png"))).size
     assert engine.model_version
+
+
+@pytest.mark.parametrize("name", ["obama2.jpg", "biden.jpg", "t1.jpg"])
+def test_search_resolution_finds_the_same_largest_face(engine: FaceEngine, name: str) -> None:
+    # Given a photo analysed at the default detector size and at the smaller search size
+    from faceengine import SEARCH_MAX_SIDE
+
+    full = engine.analyze(photo(name), max_faces=1)
+    fast = engine.analyze(photo(name), max_faces=1, detect_max_side=SEARCH_MAX_SIDE)
+    # Then the largest face is the same face: same place, nearly the same embedding
+    a, b = full.faces[0], fast.faces[0]
+    assert abs(a.face.box.left - b.face.box.left) < 0.05 * a.face.box.width
+    assert abs(a.face.box.top - b.face.box.top) < 0.05 * a.face.box.height
+    assert float(a.embedding @ b.embedding) > 0.95
