@@ -244,6 +244,7 @@ class Indexer:
         self.vector_index = vector_index
         self.clock = clock
         self.max_bytes = max_bytes
+        self._touched: set[tuple[str, str]] = set()
 
     @property
     def engine(self) -> Engine:
@@ -437,14 +438,21 @@ class Indexer:
                        faces_deleted=len(older))
 
     def _snapshot(self, event: ObjectEvent) -> None:
-        """Refresh the collection's vector snapshot if due; a failure only delays it to the next write."""
+        """Note the collection as changed; `flush_snapshots` (once per batch) refreshes its snapshot."""
+        self._touched.add((event.customer_id, event.collection_id))
+
+    def flush_snapshots(self) -> None:
+        """Refresh the vector snapshot of each collection the batch changed, if due (one check each,
+        not one per record); a failure only delays it to the next batch."""
+        touched, self._touched = self._touched, set()
         if self.vector_index is None:
             return
-        try:
-            self.vector_index.maybe_snapshot(event.customer_id, event.collection_id)
-        except (StoreUnavailable, CollectionNotFound) as exc:
-            logger.warning("vector snapshot skipped", customer_id=event.customer_id,
-                           collection_id=event.collection_id, error=type(exc).__name__)
+        for customer_id, collection_id in sorted(touched):
+            try:
+                self.vector_index.maybe_snapshot(customer_id, collection_id)
+            except (StoreUnavailable, CollectionNotFound) as exc:
+                logger.warning("vector snapshot skipped", customer_id=customer_id,
+                               collection_id=collection_id, error=type(exc).__name__)
 
     def _skip(self, event: ObjectEvent, reason: str) -> Outcome:
         logger.info("S3 event skipped", reason=reason, customer_id=event.customer_id,
