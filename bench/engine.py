@@ -146,8 +146,10 @@ def subprocess_figures() -> tuple[float, float, float]:
 def layer_size_mb() -> tuple[float, float]:
     """(deps MB, models MB) unzipped: the deps layer built exactly as `sam build` builds it."""
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["bash", str(ROOT / "scripts" / "build_deps_layer.sh"), tmp],
-                       check=True, capture_output=True)
+        python = subprocess.run(["bash", str(ROOT / "scripts" / "setup.sh"), "--print-python"], check=True,
+                                capture_output=True, text=True).stdout.strip()
+        subprocess.run(["bash", str(ROOT / "layers" / "deps" / "build.sh"), tmp], check=True, capture_output=True,
+                       env={**os.environ, "PYTHON": python})
         deps = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file() and not p.is_symlink())
     models_dir = locate_models().directory
     models = sum(p.stat().st_size for p in models_dir.iterdir() if p.is_file())

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Build the runtime-dependency layer (onnxruntime, numpy, pillow) into DEST/python, pruned.
-#   Used by `sam build` (layers/deps/Makefile) and by the benchmark that reports layer sizes.
+#   Used by `sam build` (Makefile beside it) and by the benchmark that reports layer sizes.
 #   Wheels only, for Lambda's python3.12 on x86_64, without the packages' optional dependencies:
 #   onnxruntime's protobuf/flatbuffers/sympy/packaging serve only its tooling, never inference.
 # Pruned: test suites, type stubs, onnxruntime's Python tooling (transformers, quantization, tools)
 #   and libonnxruntime.so (the C API library; the Python binding is self-contained — verified by
 #   running inference without it).
 set -euo pipefail
-DEST=${1:?usage: build_deps_layer.sh DEST}
-REQ=${2:-"$(dirname "$0")/../layers/deps/requirements.txt"}
-PY=${PYTHON:-$(bash "$(dirname "$0")/setup.sh" --print-python)}
+DEST=${1:?usage: build.sh DEST [REQUIREMENTS]}
+REQ=${2:-"$(dirname "$0")/requirements.txt"}
+# sam build runs this from a scratch copy of layers/deps/, with Python 3.12 first on PATH (Makefile);
+# the benchmark passes PYTHON. pip needs a 3.12 interpreter to resolve the 3.12-only wheels.
+PY=${PYTHON:-$(command -v python3.12 || command -v python3)}
 mkdir -p "$DEST/python"
 "$PY" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --only-binary=:all: \
   --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 --python-version 3.12 --implementation cp \
