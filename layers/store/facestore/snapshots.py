@@ -1,10 +1,15 @@
 """Vector-index snapshots: a compact binary format and the SnapshotStore port (no AWS).
 
-A snapshot is one object: `FSNAP1\\n`, a little-endian uint32 header length, a JSON header (version,
-count, dim, section table) and 64-byte-aligned raw sections: the float32 matrix (n x dim, row-major,
-as in .npy), the face ids (ASCII, fixed width) and the search-result metadata as columns (image id,
-external image id, user id: UTF-8 blob + int64 offsets + presence mask; boxes: float32 n x 4).
+A snapshot is one object: `FSNAP2\\n`, a little-endian uint32 header length, a JSON header (version,
+count, dim, section table) and 64-byte-aligned raw sections: the float32 matrix stored dimension-major
+(dim x n; `Snapshot.matrix` is its (n x dim) transposed view), the face ids (ASCII, fixed width)
+and the search-result metadata as columns (image id, external image id, user id: UTF-8 blob + int64
+offsets + presence mask; boxes: float32 n x 4).
 Decoding is zero-copy (np.frombuffer), so a cold load is one GetObject plus a few array views.
+
+Why dimension-major: a search is one matrix-vector product over every vector, bound by memory
+bandwidth. Measured here at 1M x 128 on one thread, BLAS streams the dim-major layout in 22-29 ms
+against 35-37 ms for row-major (faiss IndexFlatIP: 30-35 ms).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import numpy.typing as npt
 
 from .model import FaceMeta
 
-MAGIC = b"FSNAP1\n"
+MAGIC = b"FSNAP2\n"
 BOX_KEYS = ("left", "top", "width", "height")
 _ALIGN = 64
 
@@ -101,11 +106,16 @@ class Snapshot:
         return int(self.ids.nbytes + self.matrix.nbytes) + self.meta.nbytes
 
 
+def dim_major(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """The (dim x n) C-contiguous float32 array behind an (n x dim) matrix (no copy if it is a view)."""
+    return np.ascontiguousarray(np.asarray(matrix, dtype="<f4").T)
+
+
 def encode(snapshot: Snapshot) -> bytes:
     """The snapshot as one byte string (see the module docstring)."""
     m = snapshot.meta
     arrays: dict[str, np.ndarray] = {
-        "matrix": np.ascontiguousarray(snapshot.matrix, dtype="<f4"),
+        "matrix_t": dim_major(snapshot.matrix),
         "ids": np.ascontiguousarray(snapshot.ids),
         "boxes": np.ascontiguousarray(m.boxes, dtype="<f4"),
     }
@@ -148,7 +158,7 @@ def decode(data: bytes) -> Snapshot:
         return StrColumn(arrays[f"{name}.blob"], arrays[f"{name}.offsets"], arrays[f"{name}.present"])
 
     meta = MetaColumns(col("image"), col("external"), col("user"), arrays["boxes"])
-    return Snapshot(int(header["version"]), arrays["ids"], arrays["matrix"], meta)
+    return Snapshot(int(header["version"]), arrays["ids"], arrays["matrix_t"].T, meta)
 
 
 class SnapshotStore(Protocol):

@@ -7,7 +7,8 @@ consistent GetItem); if its version moved, the change log delta (`changes_since`
 face indexed a moment ago is found and a deleted one is never returned. Snapshots are written and
 the change log compacted by `maybe_snapshot` when the delta has grown.
 
-Search is float32 `matrix @ query` (BLAS GEMV) then a threshold cut and argpartition top-k.
+Search is float32 `matrix @ query` (BLAS GEMV over a dimension-major base, see snapshots.py) then a
+threshold cut and argpartition top-k.
 
 Memory per 1M faces: vectors 1M x 128 x 4 B = 512 MB; ids 36 MB (uuid, ASCII); metadata columns
 about 80 MB (image ids, offsets, masks, boxes); 4 MB of scores while searching: about 0.63 GB, so a
@@ -31,7 +32,7 @@ import numpy.typing as npt
 from .errors import ChangeLogCompacted, CollectionNotFound, StoreError
 from .model import EMBEDDING_DIM, Collection, Face, FaceDelta, FaceMeta
 from .port import FaceStore
-from .snapshots import MetaColumns, Snapshot, SnapshotStore, StrColumn
+from .snapshots import MetaColumns, Snapshot, SnapshotStore, StrColumn, dim_major
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,8 @@ class _State:
         width = max([self.base.ids.dtype.itemsize, *(len(i) for i in tail_ids), 1])
         ids = np.concatenate([self.base.ids[keep].astype(f"S{width}"),
                               np.array([i.encode() for i in tail_ids], dtype=f"S{width}")])
-        matrix = np.concatenate([self.base.matrix[keep], self.tail_matrix[tail_rows]]).astype(np.float32)
+        # dimension-major, as a decoded snapshot is: the fast layout for the search's matrix-vector product
+        matrix = dim_major(np.concatenate([self.base.matrix[keep], self.tail_matrix[tail_rows]])).T
         base_meta = self.base.meta if keep.size == len(self.base.ids) else self.base.meta.take(keep)
         tail_meta = MetaColumns.of([self.tail_meta[r] for r in tail_rows])
         meta = MetaColumns(

@@ -180,3 +180,18 @@ def test_snapshot_codec_roundtrip() -> None:
     assert back.meta.meta(0, "f1") == metas[0] and back.meta.meta(1, "f2") == metas[1]
     with pytest.raises(ValueError):
         decode(b"garbage")
+
+
+def test_snapshots_keep_the_matrix_dimension_major_for_fast_scans(world) -> None:
+    # Given faces indexed and a snapshot written (compacted base) and read back (cold load)
+    store, snaps, index = world
+    store.put_faces(C, K, make_faces(C, K, "group.jpg", 12))
+    assert index.maybe_snapshot(C, K, force=True)
+    snap = decode(snaps.objects[max(snaps.objects)])
+    # Then the (n x dim) matrix is a view of a C-contiguous (dim x n) array, whose scan BLAS streams
+    assert snap.matrix.shape == (12, 128) and snap.matrix.T.flags["C_CONTIGUOUS"]
+    assert snap.matrix.base is not None  # a view of the object's bytes, not a copy
+    # and the warm state after compaction has the same layout
+    fresh = VectorIndex(store, snaps)
+    q = snap.matrix[3].copy()
+    assert fresh.search(C, K, q, max_faces=1, min_cosine=-1.0)[0][0] == snap.ids[3].decode()
