@@ -138,7 +138,7 @@ def run() -> None:
         if first["statusCode"] != 200 or body["face_matches"][0]["face"]["face_id"] != expected:
             raise SystemExit(f"search did not find the expected face: {first['statusCode']} {first['body'][:300]}")
         times: dict[int, list[float]] = {}
-        for threads in (1, 2):  # 1: the target's single thread (and face_api's ENGINE_THREADS); 2: for comparison
+        for threads in (1, 2):  # 1: a single thread; 2: SFace on 2 threads as face_api is deployed (ENGINE_THREADS)
             threaded = engine if threads == 1 else FaceEngine.load(threads=threads)
             deps.override(replace(container, engine_factory=lambda e=threaded: e, _engine=None))
             times[threads] = []
@@ -161,7 +161,7 @@ def run() -> None:
             container.index.search(CUSTOMER, COLLECTION, real_face, max_faces=10, min_cosine=0.363)
             index_times.append((time.perf_counter() - t) * 1000)
         deps.reset()
-    for threads, label in ((1, "one thread"), (2, "engine on 2 threads")):
+    for threads, label in ((1, "one thread"), (2, "SFace on 2 threads as deployed")):
         print(f"search e2e n={N_FACES + 1:,} faces (100k synthetic + obama.jpg), query obama2.jpg "
               f"({len(query_photo) / 1024:.0f} KiB), {label}, moto in process: "
               f"p50 {statistics.median(times[threads]):.1f} ms, p95 {_pct(times[threads], 95):.1f} ms over {RUNS} "

@@ -64,3 +64,11 @@ def test_warp_uses_opencv_pixel_centres() -> None:
     row = np.asarray(warp(image, half)).astype(float)[5, 1:20, 0]
     np.testing.assert_allclose(row, np.arange(1, 20) + 0.5, atol=0.51)
     assert len(pillow_affine(identity)) == 6
+
+
+def test_threads_go_to_the_embedder_and_the_detector_stays_on_one() -> None:
+    # Given an engine loaded for two threads
+    engine = FaceEngine.load(threads=2)
+    # Then SFace runs on two intra-op threads, YuNet on one (faster here, see FaceEngine.load)
+    assert engine.embedder.session.get_session_options().intra_op_num_threads == 2
+    assert engine.detector.session.get_session_options().intra_op_num_threads == 1
