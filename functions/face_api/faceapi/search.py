@@ -9,6 +9,7 @@ metadata it keeps answers the result without a DynamoDB read per match.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,9 @@ class SearchedFace:
     unsearched_count: int
 
 
+_SYNC_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-sync")  # one request at a time
+
+
 @dataclass(frozen=True)
 class Hit:
     meta: FaceMeta
@@ -52,11 +56,17 @@ def searched_face(d: Deps, data: bytes, *, quality_filter: str, max_bytes: int) 
     return SearchedFace(top.face, top.embedding, len(analysis.unindexed))
 
 
+def prefetch_index(d: Deps, customer_id: str, collection_id: str) -> Future[None]:
+    """Start the index's freshness check (a DynamoDB read, and a delta or snapshot when stale) on a
+    worker thread, so that it overlaps the query image's embedding instead of following it."""
+    return _SYNC_POOL.submit(d.index.sync, customer_id, collection_id)
+
+
 def search_faces(d: Deps, customer_id: str, collection_id: str, query: Vector, *, max_faces: int,
-                 threshold: float, exclude: Sequence[str] = ()) -> list[Hit]:
+                 threshold: float, exclude: Sequence[str] = (), synced: bool = False) -> list[Hit]:
     """The most similar faces at or above `threshold` (0-100), best first, without the `exclude` ids."""
     hits = d.index.search(customer_id, collection_id, query, max_faces=max_faces + len(exclude),
-                          min_cosine=similarity_to_cosine(threshold))
+                          min_cosine=similarity_to_cosine(threshold), synced=synced)
     out: list[Hit] = []
     skip = set(exclude)
     for face_id, cosine in hits:

@@ -236,17 +236,28 @@ class VectorIndex:
                 "customer_id": keep[0], "collection_id": keep[1], "bytes": total, "budget": self._budget})
 
     # -------------------------------------------------------------- public API
+    def sync(self, customer_id: str, collection_id: str) -> None:
+        """Bring the cached collection up to date now (version check, delta or load); raises
+        CollectionNotFound. A caller can overlap this round trip with its own work (the query's
+        embedding) and then `search(..., synced=True)`."""
+        with self._lock:
+            self._sync(customer_id, collection_id)
+
     def search(self, customer_id: str, collection_id: str, query: npt.NDArray[np.float32], *,
-               max_faces: int, min_cosine: float) -> list[tuple[str, float]]:
+               max_faces: int, min_cosine: float, synced: bool = False) -> list[tuple[str, float]]:
         """Top `max_faces` (face id, cosine) with cosine >= min_cosine, best first; query is the
-        L2-normalised (128,) float32 embedding. Raises CollectionNotFound."""
+        L2-normalised (128,) float32 embedding. Raises CollectionNotFound.
+
+        `synced=True`: the caller has just called `sync` for this request, so the cached state is
+        used as it is (faces indexed before the request started are in it)."""
         q = np.asarray(query, dtype=np.float32)
         if q.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(q)):
             raise ValueError(f"query must be a finite ({EMBEDDING_DIM},) vector")
         if max_faces < 1:
             raise ValueError("max_faces must be at least 1")
         with self._lock:
-            state = self._sync(customer_id, collection_id)
+            cached = self._cache.get((customer_id, collection_id)) if synced else None
+            state = cached if cached is not None else self._sync(customer_id, collection_id)
             hits: list[tuple[float, int, int]] = []
             if len(state.base.ids):
                 scores = state.base.matrix @ q

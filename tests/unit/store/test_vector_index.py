@@ -195,3 +195,20 @@ def test_snapshots_keep_the_matrix_dimension_major_for_fast_scans(world) -> None
     fresh = VectorIndex(store, snaps)
     q = snap.matrix[3].copy()
     assert fresh.search(C, K, q, max_faces=1, min_cosine=-1.0)[0][0] == snap.ids[3].decode()
+
+
+def test_sync_then_search_synced_uses_the_state_of_the_sync(world) -> None:
+    # Given a collection synced at the start of a request
+    store, _, index = world
+    first = make_faces(C, K, "a.jpg", 1, seed=1)
+    store.put_faces(C, K, first)
+    index.sync(C, K)
+    # When a face is indexed while the request embeds its query
+    later = make_faces(C, K, "b.jpg", 1, seed=2)
+    store.put_faces(C, K, later)
+    q = np.asarray(later[0].embedding)
+    # Then the synced search answers from the request-start state; a plain search sees the new face
+    assert later[0].face_id not in [f for f, _ in index.search(C, K, q, max_faces=5, min_cosine=-1.0, synced=True)]
+    assert index.search(C, K, q, max_faces=1, min_cosine=-1.0)[0][0] == later[0].face_id
+    with pytest.raises(CollectionNotFound):
+        index.sync(C, "no-such-collection")

@@ -39,12 +39,13 @@ def request_image(d: deps.Deps, customer_id: str, collection_id: str, source: m.
 def search_by_image(collection_id: CollectionPath,
                     body: Annotated[m.SearchByImageRequest, Body()]) -> m.SearchByImageResponse:
     d, customer_id = deps.current(), current_customer_id(router)
+    index_ready = usecase.prefetch_index(d, customer_id, collection_id)  # overlaps the embedding below
     data, limit = request_image(d, customer_id, collection_id, body)
     searched = usecase.searched_face(d, data, quality_filter=body.quality_filter, max_bytes=limit)
+    index_ready.result()  # raises CollectionNotFound (404) for a missing or another customer's collection
     hits = [] if searched.embedding is None else usecase.search_faces(
-        d, customer_id, collection_id, searched.embedding, max_faces=body.max_faces, threshold=body.threshold)
-    if searched.embedding is None:
-        usecase.require_collection(d, customer_id, collection_id)
+        d, customer_id, collection_id, searched.embedding, max_faces=body.max_faces, threshold=body.threshold,
+        synced=True)
     metrics.add_metric(name="FaceSearches", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="FaceSearchMatches", unit=MetricUnit.Count, value=len(hits))
     return m.SearchByImageResponse(
