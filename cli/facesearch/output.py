@@ -49,6 +49,14 @@ def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, default=str))
 
 
+def show(as_json: bool, payload: Any, rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> None:
+    """The answer of a command: `payload` as JSON with --json, else `rows` as a table."""
+    if as_json:
+        print_json(payload)
+    else:
+        print(table(rows, columns))
+
+
 def box(face: dict[str, Any] | None) -> str:
     """A bounding box as `left,top widthxheight` (pixels)."""
     if not face:

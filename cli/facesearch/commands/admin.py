@@ -7,7 +7,7 @@ from typing import Any
 
 from facesearch.client import Client
 from facesearch.commands.common import connection_options, remote
-from facesearch.output import print_json, table
+from facesearch.output import print_json, show, table
 
 CUSTOMER_COLUMNS = [
     ("customer id", lambda c: c.get("customer_id")),
@@ -108,19 +108,13 @@ def _update_customer(args: argparse.Namespace, client: Client) -> int:
                                ("name", "sector", "jurisdiction", "status", "end_user_sectors", "use_cases")
                                if getattr(args, k) is not None}
     result = client.update_customer(args.customer_id, changes, args.version)
-    if args.json:
-        print_json(result)
-    else:
-        print(table([result["customer"]], CUSTOMER_COLUMNS))
+    show(args.json, result, [result["customer"]], CUSTOMER_COLUMNS)
     return 0
 
 
 def _list_customers(args: argparse.Namespace, client: Client) -> int:
     customers = client.list_customers()
-    if args.json:
-        print_json({"customers": customers})
-    else:
-        print(table(customers, CUSTOMER_COLUMNS))
+    show(args.json, {"customers": customers}, customers, CUSTOMER_COLUMNS)
     return 0
 
 
@@ -147,17 +141,11 @@ def _create_key(args: argparse.Namespace, client: Client) -> int:
 
 def _revoke_key(args: argparse.Namespace, client: Client) -> int:
     key = client.revoke_key(args.customer_id, args.key_id)["api_key"]
-    if args.json:
-        print_json({"api_key": key})
-    else:
-        print(table([key], KEY_COLUMNS))
+    show(args.json, {"api_key": key}, [key], KEY_COLUMNS)
     return 0
 
 
 def _audit(args: argparse.Namespace, client: Client) -> int:
     records = client.audit(customer_id=args.customer_id, since=args.since, until=args.until, limit=args.limit)
-    if args.json:
-        print_json({"records": records})
-    else:
-        print(table(records, AUDIT_COLUMNS))
+    show(args.json, {"records": records}, records, AUDIT_COLUMNS)
     return 0

@@ -6,7 +6,7 @@ import argparse
 
 from facesearch.client import Client
 from facesearch.commands.common import connection_options, remote
-from facesearch.output import print_json, table
+from facesearch.output import print_json, show
 
 COLUMNS = [
     ("collection", lambda c: c.get("collection_id")),
@@ -39,28 +39,19 @@ def _create(args: argparse.Namespace, client: Client) -> int:
     defaults = {k: v for k, v in (("max_faces", args.max_faces), ("quality_filter", args.quality_filter))
                 if v is not None}
     result = client.create_collection(args.collection_id, defaults or None)
-    if args.json:
-        print_json(result)
-    else:
-        print(table([result], COLUMNS))
+    show(args.json, result, [result], COLUMNS)
     return 0
 
 
 def _list(args: argparse.Namespace, client: Client) -> int:
     collections = client.list_collections()
-    if args.json:
-        print_json({"collections": collections})
-    else:
-        print(table(collections, COLUMNS))
+    show(args.json, {"collections": collections}, collections, COLUMNS)
     return 0
 
 
 def _describe(args: argparse.Namespace, client: Client) -> int:
     result = client.describe_collection(args.collection_id)
-    if args.json:
-        print_json(result)
-    else:
-        print(table([result], COLUMNS))
+    show(args.json, result, [result], COLUMNS)
     return 0
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from facesearch.client import Client
 from facesearch.commands.common import connection_options, fail, remote
-from facesearch.output import box, print_json, table
+from facesearch.output import box, print_json, show, table
 
 MATCH_COLUMNS = [
     ("similarity", lambda m: m["similarity"]),
@@ -75,10 +75,7 @@ def run_search(args: argparse.Namespace, client: Client) -> int:
 
 def _list(args: argparse.Namespace, client: Client) -> int:
     faces = client.list_faces(args.collection)
-    if args.json:
-        print_json({"faces": faces})
-    else:
-        print(table(faces, FACE_COLUMNS))
+    show(args.json, {"faces": faces}, faces, FACE_COLUMNS)
     return 0
 
 
