@@ -81,7 +81,8 @@ class RegistryAdmin:
         record = AuditRecord(customer_id=customer_id, operation="manage", allowed=True,
                              reason_code=ReasonCode.ALLOWED, rule_id=None, request_id=request_id, source=source,
                              at=iso_time(self.clock()), message=action, principal=principal,
-                             details={"action": action, **(details or {})})
+                             details={"action": action, **(details or {})},
+                             policy_version=self.policy.version, policy_sha256=self.policy.sha256)
         logger.info("registry change", customer_id=customer_id, action=action, principal=principal,
                     request_id=request_id, details=dict(details or {}))
         self.audit.record(record)

@@ -256,6 +256,11 @@ def _audit_item(record: AuditRecord, retention_days: int) -> dict[str, Any]:
         item["principal"] = record.principal
     if record.details:
         item["details"] = dict(record.details)
+    if record.policy_sha256:
+        item["policy_version"] = record.policy_version
+        item["policy_sha256"] = record.policy_sha256
+    if record.sector:
+        item["sector"] = record.sector
     return item
 
 
@@ -267,6 +272,8 @@ def _audit_from_item(item: Mapping[str, Any]) -> AuditRecord:
         request_id=str(item.get("request_id", "")), source=str(item.get("source", "")), at=str(item["at"]),
         message=str(item.get("message", "")), principal=str(item.get("principal", "")),
         details={str(k): str(v) for k, v in details.items()},
+        policy_version=int(item.get("policy_version", 0)), policy_sha256=str(item.get("policy_sha256", "")),
+        sector=str(item.get("sector", "")),
     )
 
 

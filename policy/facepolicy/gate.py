@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from facepolicy.audit import AuditLog, iso_time
 from facepolicy.errors import AuditUnavailable, PolicyDenied, RegistryUnavailable
 from facepolicy.model import AuditRecord, Decision, ReasonCode
-from facepolicy.policy import Policy, decide
+from facepolicy.policy import Policy, decide, stamped
 from facepolicy.registry import CustomerRegistry
 
 logger = Logger()
@@ -57,6 +57,7 @@ class PolicyGate:
     def check(self, customer_id: str, operation: str, *, request_id: str, source: str) -> Decision:
         """Decide and audit; never raises for a deny (see `enforce`)."""
         started = time.perf_counter()
+        customer = None
         try:
             customer = self.registry.get_customer(customer_id) if customer_id else None
             decision = decide(customer, operation, self.policy)
@@ -69,7 +70,8 @@ class PolicyGate:
             logger.exception("policy check failed", customer_id=customer_id, operation=operation,
                              request_id=request_id)
             decision = Decision(False, ReasonCode.POLICY_UNAVAILABLE, None, "the policy check failed")
-        decision = self._audit(customer_id, operation, decision, request_id=request_id, source=source)
+        decision = self._audit(customer_id, operation, stamped(decision, self.policy), request_id=request_id,
+                               source=source, sector=customer.sector if customer else "")
         self._log_and_count(customer_id, operation, decision, request_id=request_id, source=source,
                             elapsed_ms=(time.perf_counter() - started) * 1000)
         return decision
@@ -82,11 +84,12 @@ class PolicyGate:
         return decision
 
     def _audit(self, customer_id: str, operation: str, decision: Decision, *, request_id: str,
-               source: str) -> Decision:
+               source: str, sector: str) -> Decision:
         record = AuditRecord(
             customer_id=customer_id or ANONYMOUS, operation=operation, allowed=decision.allowed,
             reason_code=decision.reason_code, rule_id=decision.rule_id, request_id=request_id,
             source=source, at=iso_time(self.clock()), message=decision.message,
+            policy_version=decision.policy_version, policy_sha256=decision.policy_sha256, sector=sector,
         )
         try:
             self.audit.record(record)
@@ -94,8 +97,9 @@ class PolicyGate:
             logger.error("policy audit unavailable", customer_id=customer_id, operation=operation,
                          request_id=request_id, error=str(exc))
             if decision.allowed:  # no unaudited work
-                return Decision(False, ReasonCode.POLICY_UNAVAILABLE, None,
-                                "the audit log cannot be written; refusing rather than acting unaudited")
+                return stamped(Decision(False, ReasonCode.POLICY_UNAVAILABLE, None,
+                                        "the audit log cannot be written; refusing rather than acting unaudited"),
+                               self.policy)
         return decision
 
     def _log_and_count(self, customer_id: str, operation: str, decision: Decision, *, request_id: str,

@@ -5,7 +5,8 @@
     def search(collection_id: str) -> dict:
         customer_id = current_customer_id(app)   # from the authorizer context, never from the body
 
-A deny is answered here with 403 {"code", "message", "rule_id"} and the route never runs.
+A deny is answered here with 403 {"code", "message", "rule_id", "policy_version", "policy_sha256"} and the
+route never runs.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def request_id_of(event: Mapping[str, Any]) -> str:
 
 def denied_response(decision: Decision) -> Response:
     """403 for a refusal; 503 + Retry-After when the registry could not be read (fail closed, retryable)."""
-    body = {"code": decision.reason_code, "message": decision.message, "rule_id": decision.rule_id}
+    body = {"code": decision.reason_code, "message": decision.message, "rule_id": decision.rule_id,
+            "policy_version": decision.policy_version, "policy_sha256": decision.policy_sha256}
     if decision.reason_code == ReasonCode.POLICY_UNAVAILABLE:
         return Response(status_code=503, content_type="application/json", body=json.dumps(body),
                         headers={"Retry-After": "1"})

@@ -44,6 +44,8 @@ class Decision:
     reason_code: str
     rule_id: str | None
     message: str
+    policy_version: int = 0  # the policy file that made the decision (0: none applied yet)
+    policy_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,9 @@ class AuditRecord:
     message: str = ""
     principal: str = ""  # the admin principal of a registry change; empty for customer requests
     details: dict[str, str] = field(default_factory=dict, compare=False)
+    policy_version: int = 0  # the policy in force: its version and the SHA-256 of its file
+    policy_sha256: str = ""
+    sector: str = ""  # the customer's sector when decided ("" for unknown customers)
 
 
 @dataclass(frozen=True)

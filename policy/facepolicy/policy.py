@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ class Policy:
     sectors: tuple[str, ...]
     always_allowed: frozenset[str]
     rules: tuple[Rule, ...]
+    sha256: str = ""  # SHA-256 (hex) of the policy file's bytes: names the exact rules of a decision
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.rule_id == rule_id), None)
@@ -53,8 +55,17 @@ def _validator() -> jsonschema.protocols.Validator:
     return validator_class(schema)
 
 
-def parse_policy(document: Mapping[str, Any]) -> Policy:
-    """Validate a parsed policy document against the schema and its own vocabularies."""
+def document_sha256(document: Mapping[str, Any]) -> str:
+    """SHA-256 of a policy given as data (canonical JSON), for policies that do not come from a file."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse_policy(document: Mapping[str, Any], sha256: str = "") -> Policy:
+    """Validate a parsed policy document against the schema and its own vocabularies.
+
+    `sha256` names the file it came from (load_policy passes the hash of the file's bytes).
+    """
     try:
         error = jsonschema.exceptions.best_match(_validator().iter_errors(document))
     except jsonschema.exceptions.SchemaError as exc:
@@ -88,19 +99,26 @@ def parse_policy(document: Mapping[str, Any]) -> Policy:
         raise PolicyError("rule ids must be unique")
     if always - set(operations):
         raise PolicyError(f"always_allowed names unknown operations: {sorted(always - set(operations))}")
-    return Policy(document["version"], operations, sectors, always, tuple(rules))
+    return Policy(document["version"], operations, sectors, always, tuple(rules),
+                  sha256=sha256 or document_sha256(document))
 
 
 def load_policy(path: Path | str | None = None) -> Policy:
     """Load and check the policy file (default: the shipped policy.yaml). Raises PolicyError."""
     source = Path(path) if path is not None else POLICY_PATH
     try:
-        document = yaml.safe_load(source.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        raw = source.read_bytes()
+        document = yaml.safe_load(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise PolicyError(f"cannot read policy {source}: {exc}") from exc
     if not isinstance(document, dict):
         raise PolicyError(f"policy {source} is not a mapping")
-    return parse_policy(document)
+    return parse_policy(document, sha256=hashlib.sha256(raw).hexdigest())
+
+
+def stamped(decision: Decision, policy: Policy) -> Decision:
+    """The decision naming the policy in force (version and file hash), so it can be replayed."""
+    return replace(decision, policy_version=policy.version, policy_sha256=policy.sha256)
 
 
 def _first_sentence(text: str) -> str:
@@ -113,7 +131,14 @@ def _deny(code: str, message: str, rule_id: str | None = None) -> Decision:
 
 
 def decide(customer: Customer | None, operation: str, policy: Policy) -> Decision:
-    """Decide whether `customer` may use `operation` under `policy` (pure; see policy.yaml for the order)."""
+    """Decide whether `customer` may use `operation` under `policy` (pure; see policy.yaml for the order).
+
+    The decision names the policy (version, SHA-256 of its file) that made it.
+    """
+    return stamped(_decide(customer, operation, policy), policy)
+
+
+def _decide(customer: Customer | None, operation: str, policy: Policy) -> Decision:
     if operation not in policy.operations:
         return _deny(ReasonCode.OPERATION_UNKNOWN, f"unknown operation {operation!r}")
     if customer is None:

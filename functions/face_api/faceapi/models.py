@@ -89,6 +89,8 @@ class ErrorBody(BaseModel):
     code: str = Field(examples=["INVALID_PARAMETER"])
     message: str
     rule_id: str | None = None
+    policy_version: int | None = Field(default=None, description="A policy deny: the policy file's version.")
+    policy_sha256: str | None = Field(default=None, description="A policy deny: SHA-256 of the policy file.")
     reason: str | None = Field(default=None, description="The engine's code for an unusable image.")
 
 

@@ -115,3 +115,12 @@ def test_gate_from_env_uses_the_tables_and_cache_time(stack: Stack) -> None:
     assert isinstance(gate.registry, CachedRegistry) and gate.registry.ttl_seconds == 60
     assert gate.check(customer_id, "users", request_id="env", source="t").reason_code == "SECTOR_DISALLOWED"
     assert _audit_of(stack, customer_id, "env").operation == "users"
+
+
+def test_audit_items_name_the_policy_and_the_sector(stack: Stack) -> None:
+    customer_id = _customer(stack, "law_enforcement")
+    stack.gate().check(customer_id, "search", request_id="r-policy", source="test")
+    policy = load_policy()
+    record = _audit_of(stack, customer_id, "r-policy")
+    assert (record.policy_version, record.policy_sha256, record.sector) == (
+        policy.version, policy.sha256, "law_enforcement")
