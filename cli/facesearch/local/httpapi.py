@@ -298,13 +298,15 @@ class Gateway:
     """The request pipeline: route, authorise, invoke. Transport-free, so it can be tested directly."""
 
     def __init__(self, template: Mapping[str, Any], invoke: Invoke, *, stage: str, region: str,
-                 admin_key: AdminKey | None, authorizer_cache_seconds: int | None = None) -> None:
+                 admin_key: AdminKey | None, authorizer_cache_seconds: int | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.routes, self.authorizers, self.api_id = read_api(template)
         self.invoke = invoke
         self.stage = stage
         self.region = region
         self.admin_key = admin_key
         self.cache_override = authorizer_cache_seconds
+        self.clock = clock  # the authorizer result cache's time (a fake clock in tests)
         self._cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
 
@@ -372,7 +374,7 @@ class Gateway:
             return gateway_error(401, "Unauthorized")
         cache_key = (spec.name, "\x00".join(identity))
         ttl = spec.cache_seconds if self.cache_override is None else self.cache_override
-        now = time.monotonic()
+        now = self.clock()
         with self._cache_lock:
             cached = self._cache.get(cache_key)
         if cached is not None and ttl > 0 and now - cached[0] < ttl:

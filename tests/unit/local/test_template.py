@@ -73,7 +73,7 @@ def test_function_env_is_resolved_to_local_names(template: dict) -> None:
         env = made.env(template, "IndexFacesFunction", names)
     assert env["FACES_TABLE"] == made.tables["FacesTable"]
     assert env["UPLOADS_BUCKET"] == made.buckets["UploadsBucket"]
-    assert env["POLICY_CACHE_SECONDS"] == "60"
+    assert env["POLICY_CACHE_SECONDS"] == "30"
 
 
 def test_every_function_names_an_existing_handler_module(template: dict) -> None:
