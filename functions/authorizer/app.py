@@ -11,8 +11,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from facepolicy import CustomerRegistry, RegistryUnavailable, hash_api_key
 from facepolicy.env import cached_registry_from_env
+from facepolicy.errors import RegistryUnavailable
+from facepolicy.registry import CustomerRegistry, hash_api_key
 
 logger = Logger()
 tracer = Tracer()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,7 +17,7 @@ from faceapi import deps
 from faceapi.errors import register_error_handlers
 from faceapi.routes import ROUTERS
 
-from facepolicy import check_policy_before_validation
+from facepolicy.http import PolicyHttpResolver
 
 logger = Logger()
 tracer = Tracer()
@@ -28,13 +28,12 @@ DESCRIPTION = ("Face collections, search, users, compare and detect, with a poli
                "disallowed sectors. Authenticate with the x-api-key header.")
 SECURITY_SCHEMES: dict[str, Any] = {"apiKey": APIKey.model_validate({"name": "x-api-key", "in": APIKeyIn.header})}
 
-app = APIGatewayHttpResolver(enable_validation=True)
+app = PolicyHttpResolver()  # validating; a refused caller gets its audited 403 even with a malformed body
 app.configure_openapi(title=TITLE, version=VERSION, description=DESCRIPTION, security_schemes=SECURITY_SCHEMES,
                       security=[{"apiKey": []}])
 app.enable_swagger(path="/swagger", title=TITLE, version=VERSION, description=DESCRIPTION,
                    security_schemes=SECURITY_SCHEMES, security=[{"apiKey": []}])
 register_error_handlers(app)
-check_policy_before_validation(app)  # a refused caller gets its audited 403 even with a malformed body
 for router in ROUTERS:
     app.include_router(router)
 deps.configure(lambda: deps.from_env(metrics=metrics))

@@ -32,7 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from faceengine import MODEL_VERSION, ImageError
 from faceengine.types import Analysis
-from facepolicy import Decision, ReasonCode
+from facepolicy.model import Decision, ReasonCode
 from facestore import CollectionNotFound, Face, ImageStatus, StaleEvent, StoreUnavailable, face_id_for
 from facestore.ids import normalize_sequencer
 
@@ -487,8 +487,8 @@ def indexer_from_env(environ: Mapping[str, str] | None = None, *, metrics: Any =
     from botocore.config import Config
 
     from faceengine import FaceEngine
-    from facepolicy import PolicyGate
     from facepolicy.env import gate_from_env
+    from facepolicy.gate import PolicyGate
     from facestore import DynamoDBFaceStore
 
     env = os.environ if environ is None else environ

@@ -11,17 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from facepolicy import (
-    AuditUnavailable,
-    RegistryAdmin,
-    RegistryError,
-    RegistryUnavailable,
-    admin_principal,
-    audit_view,
-    customer_view,
-    key_view,
-    request_id_of,
-)
+from facepolicy.admin import RegistryAdmin, audit_view, customer_view, key_view
 from facepolicy.admin_api import (
     CreateCustomerRequest,
     UpdateCustomerRequest,
@@ -30,6 +20,8 @@ from facepolicy.admin_api import (
     unavailable_body,
 )
 from facepolicy.env import admin_from_env
+from facepolicy.errors import AuditUnavailable, RegistryError, RegistryUnavailable
+from facepolicy.http import admin_principal, request_id_of
 
 logger = Logger()
 tracer = Tracer()

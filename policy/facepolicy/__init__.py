@@ -1,86 +1,106 @@
 """facepolicy: the policy layer every facesearch entry point calls before any work.
 
-Policy as data (policy.yaml, schema-checked) -> `decide` (pure) -> `PolicyGate` (registry read with a
-≤ 60 s cache, audit record, log line, metric; fails closed) -> `requires` (HTTP routes) or
-`gate.check(customer_id, "index", ...)` (indexing). Imports: Powertools, PyYAML, jsonschema; boto3
-only in `dynamodb.py` and `env.py`.
+Policy as data (policy.yaml, schema-checked) -> `decide` (pure, policy.py) -> `PolicyGate` (gate.py:
+registry read with a ≤ 60 s cache, audit record, log line, metric; fails closed) -> `requires` and
+`PolicyHttpResolver` (http.py, HTTP routes) or `gate.check(customer_id, "index", ...)` (indexing).
+Settings and adapters from the environment: env.py. The registry admin: admin.py (+ admin_api.py).
+
+Importing the package imports nothing else: a function imports the modules it uses (the authorizer
+needs registry.py and env.py, never the admin, the HTTP helpers, PyYAML or jsonschema). The names
+below are re-exported lazily for convenience. Imports: Powertools, PyYAML, jsonschema; boto3 only in
+`dynamodb.py` and `env.py`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from facepolicy.admin import RegistryAdmin, audit_view, customer_view, key_view
-from facepolicy.audit import AuditLog, InMemoryAuditLog, iso_time
-from facepolicy.errors import (
-    AuditUnavailable,
-    CustomerExists,
-    CustomerNotFound,
-    InvalidCustomer,
-    InvalidTransition,
-    KeyNotFound,
-    MissingPolicyCheck,
-    PolicyDenied,
-    PolicyError,
-    RegistryError,
-    RegistryUnavailable,
-    VersionConflict,
-)
-from facepolicy.gate import PolicyGate, deny_metric_name
-from facepolicy.http import (
-    admin_principal,
-    authorizer_customer_id,
-    check_policy_before_validation,
-    current_customer_id,
-    current_decision,
-    denied_response,
-    register_policy_handlers,
-    request_id_of,
-    requires,
-)
-from facepolicy.model import (
-    OPERATIONS,
-    STATUSES,
-    ApiKey,
-    AuditRecord,
-    Customer,
-    Decision,
-    IssuedKey,
-    Page,
-    ReasonCode,
-)
-from facepolicy.policy import Policy, Rule, decide, load_policy
-from facepolicy.registry import (
-    CachedRegistry,
-    CustomerRegistry,
-    InMemoryRegistry,
-    RegistryStore,
-    hash_api_key,
-    new_api_key,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from facepolicy.admin import RegistryAdmin, audit_view, customer_view, key_view
+    from facepolicy.audit import AuditLog, InMemoryAuditLog, iso_time
     from facepolicy.dynamodb import DynamoDBAuditLog, DynamoDBRegistry
+    from facepolicy.errors import (
+        AuditUnavailable,
+        CustomerExists,
+        CustomerNotFound,
+        InvalidCustomer,
+        InvalidTransition,
+        KeyNotFound,
+        MissingPolicyCheck,
+        PolicyDenied,
+        PolicyError,
+        RegistryError,
+        RegistryUnavailable,
+        VersionConflict,
+    )
+    from facepolicy.gate import PolicyGate, deny_metric_name
+    from facepolicy.http import (
+        PolicyHttpResolver,
+        admin_principal,
+        authorizer_customer_id,
+        current_customer_id,
+        current_decision,
+        denied_response,
+        register_policy_handlers,
+        request_id_of,
+        requires,
+    )
+    from facepolicy.model import (
+        OPERATIONS,
+        STATUSES,
+        ApiKey,
+        AuditRecord,
+        Customer,
+        Decision,
+        IssuedKey,
+        Page,
+        ReasonCode,
+    )
+    from facepolicy.policy import Policy, Rule, decide, load_policy
+    from facepolicy.registry import (
+        CachedRegistry,
+        CustomerRegistry,
+        InMemoryRegistry,
+        RegistryStore,
+        hash_api_key,
+        new_api_key,
+    )
+
+_MODULE_OF = {
+    **dict.fromkeys(("RegistryAdmin", "audit_view", "customer_view", "key_view"), "admin"),
+    **dict.fromkeys(("AuditLog", "InMemoryAuditLog", "iso_time"), "audit"),
+    **dict.fromkeys(("DynamoDBAuditLog", "DynamoDBRegistry"), "dynamodb"),
+    **dict.fromkeys(("AuditUnavailable", "CustomerExists", "CustomerNotFound", "InvalidCustomer", "InvalidTransition",
+                     "KeyNotFound", "MissingPolicyCheck", "PolicyDenied", "PolicyError", "RegistryError",
+                     "RegistryUnavailable", "VersionConflict"), "errors"),
+    **dict.fromkeys(("PolicyGate", "deny_metric_name"), "gate"),
+    **dict.fromkeys(("PolicyHttpResolver", "admin_principal", "authorizer_customer_id", "current_customer_id",
+                     "current_decision", "denied_response", "register_policy_handlers", "request_id_of",
+                     "requires"), "http"),
+    **dict.fromkeys(("OPERATIONS", "STATUSES", "ApiKey", "AuditRecord", "Customer", "Decision", "IssuedKey", "Page",
+                     "ReasonCode"), "model"),
+    **dict.fromkeys(("Policy", "Rule", "decide", "load_policy"), "policy"),
+    **dict.fromkeys(("CachedRegistry", "CustomerRegistry", "InMemoryRegistry", "RegistryStore", "hash_api_key",
+                     "new_api_key"), "registry"),
+}
 
 __all__ = [
-    "OPERATIONS", "STATUSES", "ApiKey", "AuditLog", "AuditRecord", "AuditUnavailable", "CachedRegistry",
-    "Customer", "CustomerExists", "CustomerNotFound", "CustomerRegistry", "Decision", "DynamoDBAuditLog",
-    "DynamoDBRegistry", "InMemoryAuditLog", "InMemoryRegistry", "InvalidCustomer", "InvalidTransition",
-    "IssuedKey", "KeyNotFound", "MissingPolicyCheck", "Page", "Policy", "PolicyDenied", "PolicyError",
-    "PolicyGate", "ReasonCode", "RegistryAdmin", "RegistryError", "RegistryStore", "RegistryUnavailable",
-    "Rule", "VersionConflict", "admin_principal", "audit_view", "authorizer_customer_id",
-    "check_policy_before_validation",
-    "current_customer_id",
-    "current_decision", "customer_view", "decide", "denied_response", "deny_metric_name", "hash_api_key",
-    "iso_time", "key_view", "load_policy", "new_api_key", "register_policy_handlers", "request_id_of",
-    "requires",
+    "OPERATIONS", "STATUSES", "ApiKey", "AuditLog", "AuditRecord", "AuditUnavailable", "CachedRegistry", "Customer",
+    "CustomerExists",
+    "CustomerNotFound", "CustomerRegistry", "Decision", "DynamoDBAuditLog", "DynamoDBRegistry", "InMemoryAuditLog",
+    "InMemoryRegistry", "InvalidCustomer", "InvalidTransition", "IssuedKey", "KeyNotFound", "MissingPolicyCheck",
+    "Page", "Policy", "PolicyDenied", "PolicyError", "PolicyGate", "PolicyHttpResolver", "ReasonCode",
+    "RegistryAdmin", "RegistryError", "RegistryStore", "RegistryUnavailable", "Rule", "VersionConflict",
+    "admin_principal", "audit_view", "authorizer_customer_id", "current_customer_id", "current_decision",
+    "customer_view", "decide", "denied_response", "deny_metric_name", "hash_api_key", "iso_time", "key_view",
+    "load_policy", "new_api_key", "register_policy_handlers", "request_id_of", "requires",
 ]
 
 
-def __getattr__(name: str) -> object:
-    """DynamoDB adapters load lazily, so that importing facepolicy does not import boto3."""
-    if name in ("DynamoDBRegistry", "DynamoDBAuditLog"):
-        from facepolicy import dynamodb
-
-        return getattr(dynamodb, name)
-    raise AttributeError(name)
+def __getattr__(name: str) -> Any:
+    """`facepolicy.X` imports X's module on first use (PEP 562), so the package import stays free."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'facepolicy' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"facepolicy.{module}"), name)

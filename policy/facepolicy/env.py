@@ -1,37 +1,61 @@
-"""Build the policy layer's adapters from the Lambda environment (template.yaml's variables).
+"""The policy layer's settings, read from the Lambda environment in this one place, and the builders
+that turn them into adapters (the composition roots of the functions call these).
 
-The only module besides `dynamodb.py` that touches boto3. Endpoint overrides (the local stack,
-moto server) come through boto3's own AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_DYNAMODB.
+    gate = gate_from_env(metrics=metrics)        # the gate of a data-path function
+    registry = cached_registry_from_env()        # the authorizer's cached key lookup
+    admin = admin_from_env()                     # registry_api's RegistryAdmin
+
+`CLIENT_CONFIG` is the one botocore `Config` of every function's AWS clients (this layer is the one
+every function carries). Besides `dynamodb.py`, the only module of the layer that touches boto3.
+Endpoint overrides (the local stack, moto server) come through boto3's own AWS_ENDPOINT_URL(_*).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import boto3
+from botocore.config import Config
 
-from facepolicy.dynamodb import DynamoDBAuditLog, DynamoDBRegistry
-from facepolicy.policy import load_policy
 from facepolicy.registry import MAX_CACHE_SECONDS, CachedRegistry
 
 if TYPE_CHECKING:
     from facepolicy.admin import RegistryAdmin
+    from facepolicy.dynamodb import DynamoDBAuditLog, DynamoDBRegistry
     from facepolicy.gate import MetricsSink, PolicyGate
 
-
-def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
-    return os.environ if environ is None else environ
-
-
-def _resource(resource: Any | None) -> Any:
-    return resource if resource is not None else boto3.resource("dynamodb")
+# Standard retry mode (3 attempts, with its token bucket), bounded connect and read waits.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
+DEFAULT_AUDIT_RETENTION_DAYS = 400
 
 
-def cache_seconds(environ: Mapping[str, str] | None = None) -> float:
+@dataclass(frozen=True)
+class PolicySettings:
+    """template.yaml's policy variables (Globals): tables, decision cache time, audit retention."""
+
+    registry_table: str
+    audit_table: str = ""
+    cache_seconds: float = MAX_CACHE_SECONDS
+    audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> PolicySettings:
+        env = os.environ if environ is None else environ
+        return cls(registry_table=env.get("REGISTRY_TABLE", ""), audit_table=env.get("AUDIT_TABLE", ""),
+                   cache_seconds=_cache_seconds(env.get("POLICY_CACHE_SECONDS", "")),
+                   audit_retention_days=int(env.get("AUDIT_RETENTION_DAYS", "") or DEFAULT_AUDIT_RETENTION_DAYS))
+
+    def table(self, name: str) -> str:
+        value: str = getattr(self, name)
+        if not value:
+            raise KeyError(f"{name.upper()} is not set: the function's environment lacks the policy tables")
+        return value
+
+
+def _cache_seconds(raw: str) -> float:
     """POLICY_CACHE_SECONDS, clamped to 0..60 (default 60)."""
-    raw = _env(environ).get("POLICY_CACHE_SECONDS", "")
     try:
         value = float(raw) if raw else MAX_CACHE_SECONDS
     except ValueError:
@@ -39,31 +63,50 @@ def cache_seconds(environ: Mapping[str, str] | None = None) -> float:
     return min(max(value, 0.0), MAX_CACHE_SECONDS)
 
 
+def dynamodb_resource() -> Any:
+    """A DynamoDB resource with the shared client configuration."""
+    import boto3
+
+    return boto3.resource("dynamodb", config=CLIENT_CONFIG)
+
+
+def _parts(environ: Mapping[str, str] | None, resource: Any | None) -> tuple[PolicySettings, Any]:
+    return PolicySettings.from_env(environ), resource if resource is not None else dynamodb_resource()
+
+
 def registry_from_env(environ: Mapping[str, str] | None = None, resource: Any | None = None) -> DynamoDBRegistry:
-    return DynamoDBRegistry(_resource(resource).Table(_env(environ)["REGISTRY_TABLE"]))
+    from facepolicy.dynamodb import DynamoDBRegistry
+
+    settings, resource = _parts(environ, resource)
+    return DynamoDBRegistry(resource.Table(settings.table("registry_table")))
 
 
 def audit_from_env(environ: Mapping[str, str] | None = None, resource: Any | None = None) -> DynamoDBAuditLog:
-    env = _env(environ)
-    return DynamoDBAuditLog(_resource(resource).Table(env["AUDIT_TABLE"]),
-                            retention_days=int(env.get("AUDIT_RETENTION_DAYS", "400") or 400))
+    from facepolicy.dynamodb import DynamoDBAuditLog
+
+    settings, resource = _parts(environ, resource)
+    return DynamoDBAuditLog(resource.Table(settings.table("audit_table")),
+                            retention_days=settings.audit_retention_days)
 
 
 def cached_registry_from_env(environ: Mapping[str, str] | None = None, resource: Any | None = None) -> CachedRegistry:
-    return CachedRegistry(registry_from_env(environ, resource), ttl_seconds=cache_seconds(environ))
+    settings, resource = _parts(environ, resource)
+    return CachedRegistry(registry_from_env(environ, resource), ttl_seconds=settings.cache_seconds)
 
 
 def gate_from_env(environ: Mapping[str, str] | None = None, resource: Any | None = None,
                   metrics: MetricsSink | None = None) -> PolicyGate:
     from facepolicy.gate import PolicyGate
+    from facepolicy.policy import load_policy
 
-    resource = _resource(resource)
-    return PolicyGate(cached_registry_from_env(environ, resource), audit_from_env(environ, resource),
-                      load_policy(), metrics=metrics)
+    _, resource = _parts(environ, resource)
+    return PolicyGate(cached_registry_from_env(environ, resource), audit_from_env(environ, resource), load_policy(),
+                      metrics=metrics)
 
 
 def admin_from_env(environ: Mapping[str, str] | None = None, resource: Any | None = None) -> RegistryAdmin:
     from facepolicy.admin import RegistryAdmin
+    from facepolicy.policy import load_policy
 
-    resource = _resource(resource)
+    _, resource = _parts(environ, resource)
     return RegistryAdmin(registry_from_env(environ, resource), audit_from_env(environ, resource), load_policy())

@@ -37,7 +37,8 @@ def deny_metric_name(reason_code: str) -> str:
 
 
 class PolicyGate:
-    """Built once per container; `check` is safe to call on every request."""
+    """Built once per container (by `facepolicy.env.gate_from_env` in a composition root); `check` is
+    safe to call on every request."""
 
     def __init__(self, registry: CustomerRegistry, audit: AuditLog, policy: Policy,
                  clock: Callable[[], float] = time.time, metrics: MetricsSink | None = None) -> None:
@@ -46,13 +47,6 @@ class PolicyGate:
         self.policy = policy
         self.clock = clock
         self.metrics = metrics
-
-    @classmethod
-    def from_env(cls, metrics: MetricsSink | None = None) -> PolicyGate:
-        """Tables from REGISTRY_TABLE / AUDIT_TABLE, cache time from POLICY_CACHE_SECONDS."""
-        from facepolicy.env import gate_from_env  # boto3 stays out of this module
-
-        return gate_from_env(metrics=metrics)
 
     def check(self, customer_id: str, operation: str, *, request_id: str, source: str) -> Decision:
         """Decide and audit; never raises for a deny (see `enforce`)."""

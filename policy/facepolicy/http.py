@@ -1,33 +1,41 @@
 """Policy enforcement for Powertools' API Gateway resolvers: each route declares its operation once.
 
-    gate = lambda: deps.gate            # or a PolicyGate; resolved on each request (lazy per container)
-    @app.post("/collections/<collection_id>/search", middlewares=[requires("search", gate)])
+    app = PolicyHttpResolver()                            # policy first, then request validation
+    @router.post("/collections/<collection_id>/search", middlewares=[requires("search", get_gate)])
     def search(collection_id: str) -> dict:
-        customer_id = current_customer_id(app)   # from the authorizer context, never from the body
+        customer_id = current_customer_id(router)         # from the authorizer context, never from the body
 
-A deny is answered here with 403 {"code", "message", "rule_id", "policy_version", "policy_sha256"} and the
-route never runs.
+`get_gate` is a PolicyGate or a dependency (a callable resolved with Powertools' `Depends`, so an
+`app.dependency_overrides` entry replaces it in tests). A deny is answered here with 403
+{"code", "message", "rule_id", "policy_version", "policy_sha256"} and the route never runs.
+
+Order. Powertools puts request validation in front of every route's own middlewares, so a refused
+caller sending a malformed body would get a 400 instead of its audited 403. `PolicyHttpResolver`
+turns that order round with public means only: a route that declares `requires` is registered with
+`enable_validation=False` and the public validation middlewares placed after the policy check
+(policy -> request validation -> the route's other middlewares -> response validation -> route).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from facepolicy.errors import MissingPolicyCheck, PolicyDenied
 from facepolicy.gate import PolicyGate
 from facepolicy.model import OPERATIONS, Decision, ReasonCode
 
-GateProvider = PolicyGate | Callable[[], PolicyGate]
-Middleware = Callable[[Any, NextMiddleware], Response]
+GateProvider = PolicyGate | Callable[..., PolicyGate]
+Middleware = Callable[..., Response]
 
 CUSTOMER_KEY = "customer_id"
 DECISION_KEY = "policy_decision"
-OPERATION_KEY = "policy_operation"
 
 
 def authorizer_customer_id(event: Mapping[str, Any]) -> str:
@@ -58,53 +66,73 @@ def denied_response(decision: Decision) -> Response:
     return Response(status_code=403, content_type="application/json", body=json.dumps(body))
 
 
-def _resolve(gate: GateProvider) -> PolicyGate:
-    return gate if isinstance(gate, PolicyGate) else gate()
-
-
 def requires(operation: str, gate: GateProvider) -> Middleware:
     """A route middleware that checks the caller for `operation` before the route runs."""
     if operation not in OPERATIONS:
         raise ValueError(f"unknown operation {operation!r}; known: {', '.join(OPERATIONS)}")
+    provider = (lambda: gate) if isinstance(gate, PolicyGate) else gate
 
-    def policy_middleware(app: Any, next_middleware: NextMiddleware) -> Response:
-        if app.context.get(OPERATION_KEY) == operation and isinstance(app.context.get(DECISION_KEY), Decision):
-            return next_middleware(app)  # already checked, before validation (check_policy_before_validation)
+    def policy_middleware(app: Any, next_middleware: NextMiddleware, gate: PolicyGate) -> Response:
         event = app.current_event.raw_event
         customer_id = authorizer_customer_id(event)
         context = event.get("requestContext") or {}
         source = f"http {context.get('routeKey') or app.current_event.path}"
-        decision = _resolve(gate).check(customer_id, operation, request_id=request_id_of(event), source=source)
+        decision = gate.check(customer_id, operation, request_id=request_id_of(event), source=source)
         if not decision.allowed:
             return denied_response(decision)
-        app.append_context(**{CUSTOMER_KEY: customer_id, DECISION_KEY: decision, OPERATION_KEY: operation})
+        app.append_context(**{CUSTOMER_KEY: customer_id, DECISION_KEY: decision})
         return next_middleware(app)
 
+    # Resolved by Powertools like a route's Depends parameter (dependency_overrides apply).
+    policy_middleware.__annotations__ = {"gate": Annotated[PolicyGate, Depends(provider)], "return": Response}
     policy_middleware.__name__ = f"requires_{operation}"
     policy_middleware.policy_operation = operation  # type: ignore[attr-defined]
     return policy_middleware
 
 
-def check_policy_before_validation(app: Any) -> None:
-    """Make each route's `requires` check run BEFORE Powertools validates the request.
+def policy_operation(middleware: Callable[..., Any]) -> str | None:
+    """The operation a `requires` middleware checks, or None for any other middleware."""
+    return getattr(middleware, "policy_operation", None)
 
-    Powertools puts its request validation first in every route's middleware stack, so without this
-    a refused customer sending a malformed body would get a 400 instead of its audited 403. Call once,
-    right after building a resolver with `enable_validation=True`; the route's own `requires` then sees
-    the decision already made and does not check (or audit) twice.
+
+class PolicyHttpResolver(APIGatewayHttpResolver):
+    """An APIGatewayHttpResolver (validation on) whose policy-checked routes check the policy first.
+
+    Validation stays exactly Powertools' own (the public OpenAPI validation middlewares, response
+    validation included); only its place in a policy-checked route's chain moves behind `requires`.
+    Routes without `requires` keep Powertools' order.
     """
-    validation = getattr(app, "_request_validation_middleware", None)
-    if validation is None:
-        return
 
-    def policy_then_validation(app: Any, next_middleware: NextMiddleware) -> Response:
-        route = app.context.get("_route")
-        for middleware in getattr(route, "middlewares", None) or ():
-            if getattr(middleware, "policy_operation", None):
-                return middleware(app, lambda inner: validation(inner, next_middleware))
-        return validation(app, next_middleware)
+    _ROUTE = inspect.signature(APIGatewayHttpResolver.route)
 
-    app._request_validation_middleware = policy_then_validation
+    def __init__(self, **kwargs: Any) -> None:
+        from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+            OpenAPIRequestValidationMiddleware,
+            OpenAPIResponseValidationMiddleware,
+        )
+
+        super().__init__(enable_validation=True, **kwargs)
+        self._policy_first = (
+            OpenAPIRequestValidationMiddleware(),
+            OpenAPIResponseValidationMiddleware(validation_serializer=kwargs.get("serializer"),
+                                                has_response_validation_error=bool(
+                                                    kwargs.get("response_validation_error_http_code"))),
+        )
+
+    def route(self, *args: Any, **kwargs: Any) -> Callable[..., Any]:
+        """Register a route (as the parent does); a policy-checked one gets policy -> validation order."""
+        bound = self._ROUTE.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        params = dict(bound.arguments)
+        params.pop("self")
+        middlewares = list(params.get("middlewares") or ())
+        policy = [m for m in middlewares if policy_operation(m)]
+        if policy and params.get("enable_validation") is not False:
+            request_validation, response_validation = self._policy_first
+            others = [m for m in middlewares if not policy_operation(m)]
+            params["middlewares"] = [*policy, request_validation, *others, response_validation]
+            params["enable_validation"] = False
+        return super().route(**params)
 
 
 def current_customer_id(app: Any) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faceengine import MODEL_VERSION, FaceEngine
-from facepolicy import PolicyGate
+from facepolicy.gate import PolicyGate
 from facestore.port import FaceStore
 
 UPLOAD_EXPIRY_SECONDS = 300  # presigned upload URLs: short-lived (≤ 900 s)
@@ -77,13 +77,14 @@ def from_env(metrics: Any = None) -> Deps:
     """The production wiring: DynamoDB face store, S3-snapshot vector index, policy gate, S3 client."""
     import boto3
 
+    from facepolicy.env import gate_from_env
     from facestore import DynamoDBFaceStore, S3SnapshotStore, VectorIndex
 
     env = os.environ
     s3 = s3_client()
     store = DynamoDBFaceStore(boto3.client("dynamodb"), env["FACES_TABLE"])
     index = VectorIndex(store, S3SnapshotStore(s3, env["INDEX_BUCKET"]))
-    return Deps(settings=Settings.from_env(), store=store, index=index, gate=PolicyGate.from_env(metrics=metrics),
+    return Deps(settings=Settings.from_env(), store=store, index=index, gate=gate_from_env(metrics=metrics),
                 s3=s3)
 
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from faceengine import ImageError, NoFaceError
-from facepolicy import register_policy_handlers
+from facepolicy.http import register_policy_handlers
 from facestore.errors import (
     CollectionExists,
     CollectionNotFound,

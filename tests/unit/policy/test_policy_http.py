@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict
 
 from facepolicy import (
     InMemoryAuditLog,
     MissingPolicyCheck,
     PolicyGate,
-    check_policy_before_validation,
+    PolicyHttpResolver,
     current_customer_id,
     current_decision,
     register_policy_handlers,
@@ -125,8 +126,7 @@ class SearchBody(BaseModel):
 
 
 def _validated_app(gate: PolicyGate) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
-    check_policy_before_validation(app)
+    app = PolicyHttpResolver()
 
     @app.post("/collections/<collection_id>/search", middlewares=[requires("search", gate)])
     def search(collection_id: str, body: SearchBody) -> dict[str, Any]:
@@ -154,3 +154,52 @@ def test_an_allowed_customer_is_checked_once_then_validated(gate: PolicyGate, au
     assert bad["statusCode"] == 422 and good["statusCode"] == 200
     assert json.loads(good["body"]) == {"max_faces": 3}
     assert len(audit.records) == 2  # one decision per request, not two
+
+
+def test_routes_of_an_included_router_check_the_policy_before_validation(
+        gate: PolicyGate, audit: InMemoryAuditLog) -> None:
+    # Given a router (as face_api's routes are written) included into a PolicyHttpResolver
+    router = APIGatewayHttpRouter()
+
+    @router.post("/collections/<collection_id>/search", middlewares=[requires("search", gate)])
+    def search(collection_id: str, body: SearchBody) -> dict[str, Any]:
+        return {"max_faces": body.max_faces}
+
+    app = PolicyHttpResolver()
+    app.include_router(router)
+    # When police send a malformed body, and a retailer a valid one
+    refused = app.resolve(_event("pd", body={"max_faces": "many"}), None)
+    served = app.resolve(_event("shop", body={"max_faces": 2}), None)
+    # Then police get the policy's answer, the retailer the validated route
+    assert (refused["statusCode"], json.loads(refused["body"])["code"]) == (403, "SECTOR_DISALLOWED")
+    assert (served["statusCode"], json.loads(served["body"])) == (200, {"max_faces": 2})
+
+
+def test_a_route_without_a_policy_check_is_validated_as_powertools_does(gate: PolicyGate) -> None:
+    app = PolicyHttpResolver()
+
+    @app.post("/open")
+    def open_route(body: SearchBody) -> dict[str, Any]:
+        return {"max_faces": body.max_faces}
+
+    assert app.resolve(_event("pd", path="/open", body={"max_faces": "many"}), None)["statusCode"] == 422
+    assert app.resolve(_event("pd", path="/open", body={"max_faces": 1}), None)["statusCode"] == 200
+
+
+def test_the_gate_is_a_dependency_that_dependency_overrides_replace(gate: PolicyGate, audit: InMemoryAuditLog) -> None:
+    # Given a route whose gate comes from a provider that cannot build one here
+    def production_gate() -> PolicyGate:
+        raise RuntimeError("no AWS in unit tests")
+
+    app = PolicyHttpResolver()
+
+    @app.post("/detect", middlewares=[requires("detect", production_gate)])
+    def detect() -> dict[str, Any]:
+        return {"customer_id": current_customer_id(app)}
+
+    # When a test overrides the provider, as with any Powertools dependency
+    app.dependency_overrides[production_gate] = lambda: gate
+    response = app.resolve(_event("shop", path="/detect"), None)
+    # Then the overriding gate decided (and audited) the request
+    assert (response["statusCode"], json.loads(response["body"])) == (200, {"customer_id": "shop"})
+    assert [(r.customer_id, r.operation) for r in audit.records] == [("shop", "detect")]

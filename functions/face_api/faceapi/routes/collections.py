@@ -12,7 +12,7 @@ from faceapi import deps, images, views
 from faceapi import models as m
 from faceapi.errors import ResourceNotFound
 from faceengine import MODEL_VERSION
-from facepolicy import current_customer_id, requires
+from facepolicy.http import current_customer_id, requires
 from facestore.errors import CollectionNotFound
 
 router = APIGatewayHttpRouter()

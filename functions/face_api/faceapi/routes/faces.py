@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from faceapi import deps, views
 from faceapi import models as m
-from facepolicy import current_customer_id, requires
+from facepolicy.http import current_customer_id, requires
 
 router = APIGatewayHttpRouter()
 

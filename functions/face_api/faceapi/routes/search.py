@@ -12,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from faceapi import deps, images, views
 from faceapi import models as m
 from faceapi import search as usecase
-from facepolicy import current_customer_id, requires
+from facepolicy.http import current_customer_id, requires
 
 router = APIGatewayHttpRouter()
 metrics = Metrics()  # shares the handler's metric set (flushed by @metrics.log_metrics)

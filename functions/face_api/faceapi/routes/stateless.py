@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from faceapi import deps, images, views
 from faceapi import models as m
-from facepolicy import requires
+from facepolicy.http import requires
 
 router = APIGatewayHttpRouter()
 

@@ -11,7 +11,7 @@ from faceapi import deps, views
 from faceapi import models as m
 from faceapi import search as usecase
 from faceapi.routes.search import request_image
-from facepolicy import current_customer_id, requires
+from facepolicy.http import current_customer_id, requires
 
 router = APIGatewayHttpRouter()
 
