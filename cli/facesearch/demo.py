@@ -27,6 +27,11 @@ COLLECTION = "newsroom-archive"
 WORK = ROOT / ".facesearch"
 
 
+def console_url(endpoint: str) -> str:
+    """The web console of a stack: static files on the API's own origin."""
+    return f"{endpoint.rstrip('/')}/console/"
+
+
 def heading(step: int, text: str) -> None:
     print(f"\n== {step}. {text}", flush=True)
 
@@ -42,6 +47,7 @@ def run() -> int:
                extra_args=["--no-metrics", "--log-level", "WARNING"]) as stack:
         state = stack.state
         print(f"endpoint {stack.endpoint}  (moto {state['moto_endpoint']}, logs {stack.log_file.relative_to(ROOT)})")
+        print(f"console  {console_url(stack.endpoint)}  (open it while the demo runs; `make serve` keeps a stack up)")
         admin = Client(stack.endpoint, region=state["region"],
                        admin_credentials=Credentials(state["admin_access_key_id"], state["admin_secret_access_key"]))
         code = story(admin)
@@ -132,6 +138,11 @@ def refusal_of(result: UploadResult) -> str:
 
 def print_next_steps() -> None:
     print("""
+== Next: the web console
+  make serve                              # a local stack that stays up; it prints the console's URL
+  facesearch admin customers create --name "My Archive" --sector media --jurisdiction GB --status active
+  # open <endpoint>/console/ and sign in with the key it printed once
+
 == Next: the same client against a deployed stack
   sam build && sam deploy --guided        # creates the HTTP API, tables, bucket, queue, functions
   export FACESEARCH_ENDPOINT=<ApiUrl output, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod>

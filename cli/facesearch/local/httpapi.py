@@ -321,11 +321,8 @@ class Gateway:
             path = raw_path[len(prefix):] or "/"
         else:
             path = raw_path
-        for route in self.routes:
-            params = route.match(method, path)
-            if params is not None:
-                break
-        else:
+        route, params = self._match(method, path)
+        if route is None or params is None:
             return gateway_error(404, "Not Found")
         event = build_event(method=method, raw_path=raw_path, raw_query=raw_query, headers=headers, body=body,
                             route=route, path_parameters=params, stage=self.stage, source_ip=source_ip,
@@ -346,6 +343,17 @@ class Gateway:
         except (TypeError, ValueError):
             log.exception("function %s returned a malformed response", route.function_id)
             return gateway_error(500, "Internal Server Error")
+
+    def _match(self, method: str, path: str) -> tuple[Route | None, dict[str, str] | None]:
+        """The most specific route for a request. A directory path (`/console/`) that no route takes
+        falls back to the route without its trailing slash, so that `<endpoint>/console/` opens the console."""
+        candidates = [path] + ([path.rstrip("/")] if len(path) > 1 and path.endswith("/") else [])
+        for candidate in candidates:
+            for route in self.routes:
+                params = route.match(method, candidate)
+                if params is not None:
+                    return route, params
+        return None, None
 
     def _authorise(self, route: Route, event: dict[str, Any], method: str, url: str,
                    headers: Mapping[str, str], body: bytes) -> Response | None:

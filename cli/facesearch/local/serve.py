@@ -59,6 +59,7 @@ def serve(args: argparse.Namespace, announce: Any = print) -> int:
             write_state(state_file, stack.state())
             try:
                 announce(f"facesearch local stack ready\n  endpoint  {stack.endpoint}\n"
+                         f"  console   {stack.endpoint}/console/\n"
                          f"  moto      {stack.moto_endpoint}\n  state     {state_file}\n"
                          "Ctrl-C to stop.", flush=True)
                 stop.wait()
