@@ -70,7 +70,7 @@ async function route() {
     } catch (err) {
       clear(main, h("h1", {}, "Something went wrong"), errorBox(err));
     }
-    main.focus({ preventScroll: true });
+    if (!main.contains(document.activeElement)) main.focus({ preventScroll: true });  // for screen readers
     return;
   }
   clear(main, h("h1", {}, "Not found"), h("p", {}, "No such page. ", h("a", { href: "#/" }, "Home")));
