@@ -5,12 +5,13 @@ export SAM_CLI_TELEMETRY = 0
 # sam build needs python3.12 on PATH; pyenv's shim may not answer, so put the real one first.
 PY312_DIR = $(shell dirname $$(bash scripts/setup.sh --print-python 2>/dev/null))
 
-.PHONY: setup test lint typecheck unit functional e2e cfn-lint checkov validate bench demo serve build clean
+.PHONY: setup test lint typecheck unit functional e2e browser cfn-lint checkov validate bench demo serve build clean
 
 setup:
 	@bash scripts/setup.sh
 
 test: setup lint cfn-lint checkov
+	@bash scripts/chromium.sh --check
 	$(PY) -m pytest -q
 
 lint:
@@ -33,7 +34,12 @@ functional: setup
 	$(PY) -m pytest -q tests/functional
 
 e2e: setup
+	@bash scripts/chromium.sh --check
 	$(PY) -m pytest -q tests/e2e
+
+browser: setup
+	@bash scripts/chromium.sh --check
+	$(PY) -m pytest -q -m browser tests/e2e
 
 bench: setup
 	@bash scripts/setup_bench.sh
