@@ -591,6 +591,14 @@ class DynamoDBFaceStore:
         item = self._get(_coll_pk(customer_id, collection_id), f"IMG#{check_last_id(image_id, 'image_id')}")
         return _status(item) if item else None
 
+    def list_images(
+        self, customer_id: str, collection_id: str, limit: int, next_token: str | None
+    ) -> tuple[list[ImageStatus], str | None]:
+        self._meta(customer_id, collection_id)
+        items, token = self._page(_coll_pk(customer_id, collection_id), "IMG#", limit, next_token,
+                                  f"images|{customer_id}|{collection_id}")
+        return [s for s in (_status(i) for i in items) if s is not None], token
+
     def delete_image(
         self, customer_id: str, collection_id: str, image_id: str, *, sequencer: str | None
     ) -> list[str]:

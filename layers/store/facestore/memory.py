@@ -234,6 +234,18 @@ class InMemoryFaceStore:
             image = self._images.get((customer_id, collection_id), {}).get(image_id)
             return copy.deepcopy(image.status) if image is not None else None
 
+    def list_images(
+        self, customer_id: str, collection_id: str, limit: int, next_token: str | None
+    ) -> tuple[list[ImageStatus], str | None]:
+        check_limit(limit)
+        with self._lock:
+            self._part(customer_id, collection_id)
+            images = self._images.get((customer_id, collection_id), {})
+            scope = f"images|{customer_id}|{collection_id}"
+            chunk, token = page_of(sorted(images), limit, next_token, scope)
+            found = [images[k].status for k in chunk]
+            return [copy.deepcopy(s) for s in found if s is not None], token
+
     def delete_image(
         self, customer_id: str, collection_id: str, image_id: str, *, sequencer: str | None
     ) -> list[str]:

@@ -80,6 +80,14 @@ class FaceStore(Protocol):
         """The image's status, or None (never indexed, or deleted)."""
         ...
 
+    def list_images(
+        self, customer_id: str, collection_id: str, limit: int, next_token: str | None
+    ) -> tuple[list[ImageStatus], str | None]:
+        """One page of the collection's images that have a status (indexed or refused), by image id;
+        deleted images and uploads not yet processed are skipped, so a page may hold fewer than
+        `limit`. The token is None on the last page. Raises CollectionNotFound."""
+        ...
+
     def delete_image(
         self, customer_id: str, collection_id: str, image_id: str, *, sequencer: str | None
     ) -> list[str]:

@@ -296,6 +296,33 @@ def test_stale_delete_does_not_remove_newer_faces(coll: Any) -> None:
     assert len(coll.faces_of_image(C, K, "img")) == 1
 
 
+def test_list_images_pages_statuses_and_skips_deleted_and_unprocessed(coll: Any) -> None:
+    # Given three images with a status, one deleted and one whose faces were written before its status
+    for name in ("a.jpg", "b.jpg", "c.jpg", "d.jpg"):
+        coll.put_image_status(ImageStatus(C, K, name, "INDEXED", sequencer="10"))
+    coll.delete_image(C, K, "b.jpg", sequencer="20")
+    coll.put_faces(C, K, make_faces(C, K, "e.jpg", 1), sequencer="10")
+    # When listed two at a time
+    first, token = coll.list_images(C, K, 2, None)
+    rest: list[Any] = []
+    while token:
+        page, token = coll.list_images(C, K, 2, token)
+        rest.extend(page)
+    # Then each image with a status is listed once, in id order; deleted and unprocessed ones are not
+    assert [s.image_id for s in first + rest] == ["a.jpg", "c.jpg", "d.jpg"]
+    assert all(s.status == "INDEXED" for s in first + rest)
+
+
+def test_list_images_is_scoped_to_the_customer(coll: Any) -> None:
+    coll.put_image_status(ImageStatus(C, K, "a.jpg", "INDEXED"))
+    with pytest.raises(CollectionNotFound):
+        coll.list_images("cust-b", K, 10, None)
+    _, token = coll.list_images(C, K, 1, None)
+    coll.create_collection("cust-b", K, "m")
+    with pytest.raises(InvalidToken):
+        coll.list_images("cust-b", K, 1, token or "x")
+
+
 def test_delete_image_of_missing_collection_is_a_noop(store: Any) -> None:
     assert store.delete_image(C, "nope", "img", sequencer="01") == []
 
