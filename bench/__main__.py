@@ -8,6 +8,8 @@ import time
 
 BENCHMARKS: list[str] = [
     "bench.engine",  # face engine vs OpenCV (same models) and face_recognition (dlib)
+    "bench.compare",  # `facesearch compare` on 25 photos, whole process, vs OpenCV 5 and face_recognition
+    "bench.accuracy",  # detection recall on group photos, verification on every same/different pair
     "bench.vector_index",  # exact vector index: warm search 10k/100k/1M, cold S3 load, memory, faiss ratio
     "bench.search",  # end-to-end search by photo through the face_api handler, 100k faces
     "bench.indexing",  # photos/s through index_faces over moto vs the engine alone (overhead ratio)

@@ -114,6 +114,10 @@ class FaceEngine:
                       quality_filter: str = "NONE", detect_max_side: int | None = None) -> Analysis:
         if max_faces is not None and max_faces < 1:
             raise ValueError("max_faces must be at least 1")
+        if detect_max_side is None and quality_filter != "NONE":
+            # The filter's pose limits were set on landmarks found at MAX_SIDE; a turned head's yaw estimate
+            # moves by ~20 degrees between input sizes (t1.jpg: -55 at 640, -76 at 960), so keep that size.
+            detect_max_side = self.detector.max_side
         kept: list[tuple[DetectedFace, npt.NDArray[np.uint8]]] = []
         unindexed: list[UnindexedFace] = []
         for face, crop in self._detect(image, detect_max_side):
@@ -134,8 +138,9 @@ class FaceEngine:
                 max_bytes: int = MAX_BYTES, detect_max_side: int | None = None) -> Analysis:
         """Detect, drop faces the quality filter rejects, keep the largest max_faces, embed in one batch.
 
-        `detect_max_side` lowers the detector's input size for this call: a search, which uses only the
-        largest face, can detect at SEARCH_MAX_SIDE; indexing keeps the default, which finds small faces.
+        `detect_max_side` fixes the detector's input size for this call: a search, which uses only the
+        largest face, can detect at SEARCH_MAX_SIDE. Without it detection is adaptive (640, then 960 when
+        faces are tiny or none is found), except under a quality filter, which detects at MAX_SIDE.
         """
         return self.analyze_image(self.decode(data, max_bytes=max_bytes), max_faces=max_faces,
                                   quality_filter=quality_filter, detect_max_side=detect_max_side)

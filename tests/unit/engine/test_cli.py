@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +100,21 @@ def test_compare_bad_target_and_bad_source(capsys: pytest.CaptureFixture[str], t
 def test_compare_table(capsys: pytest.CaptureFixture[str]) -> None:
     code, lines = run(capsys, "compare", str(PHOTOS / "obama.jpg"), str(PHOTOS / "obama3.jpg"))
     assert code == 0 and "1 match(es)" in lines[1] and lines[-1].rstrip().endswith("match")
+
+
+def test_a_local_command_imports_only_its_module() -> None:
+    # Given a fresh interpreter parsing a `facesearch compare` command line
+    code = ("import sys; from facesearch.cli import build_parser; "
+            "build_parser(['compare', 'a.jpg', 'b.jpg']); "
+            "print(sorted(m for m in sys.modules if m.startswith(('moto', 'boto3', 'facesearch.local', 'requests'))))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    # Then neither the local stack (moto) nor the HTTP client was imported
+    assert out.strip() == "[]"
+
+
+def test_help_still_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = capsys.readouterr().out
+    for command in ("detect", "compare", "local", "admin", "collections", "index", "search", "remote"):
+        assert command in listed

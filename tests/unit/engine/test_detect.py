@@ -101,3 +101,52 @@ def test_search_resolution_finds_the_same_largest_face(engine: FaceEngine, name:
     assert abs(a.face.box.left - b.face.box.left) < 0.05 * a.face.box.width
     assert abs(a.face.box.top - b.face.box.top) < 0.05 * a.face.box.height
     assert float(a.embedding @ b.embedding) > 0.95
+
+
+def count_passes(engine: FaceEngine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the input width of every detector pass."""
+    sizes: list[int] = []
+    run = engine.detector.run
+
+    def recording(blob: np.ndarray) -> dict[str, np.ndarray]:
+        sizes.append(int(blob.shape[3]))
+        return run(blob)
+
+    monkeypatch.setattr(engine.detector, "run", recording)
+    return sizes
+
+
+def test_adaptive_detection_stops_at_640_when_faces_are_large(engine: FaceEngine,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a 1137x910 portrait (face ~235 px) / When detected without a fixed size
+    sizes = count_passes(engine, monkeypatch)
+    faces = engine.detect(photo("obama.jpg")).faces
+    # Then one pass at 640 px finds it, and landmarks are in the original image's pixels
+    assert len(faces) == 1 and len(sizes) == 1 and sizes[0] <= 640
+    assert faces[0].box.width > 200
+
+
+def test_adaptive_detection_redetects_larger_when_faces_are_tiny(engine: FaceEngine,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given t1.jpg tiled 4x4 into its own frame: 96 faces of ~25 px
+    t1 = Image.open(io.BytesIO(photo("t1.jpg"))).convert("RGB")
+    tile = t1.resize((t1.width // 4, t1.height // 4), Image.Resampling.LANCZOS)
+    frame = Image.new("RGB", t1.size)
+    for row in range(4):
+        for col in range(4):
+            frame.paste(tile, (col * tile.width, row * tile.height))
+    data = encode(frame, "PNG")
+    sizes = count_passes(engine, monkeypatch)
+    # When detected without a fixed size
+    adaptive = engine.detect(data).faces
+    # Then a second pass at 960 px runs and finds what a fixed 960 pass finds
+    assert sizes == [640, 960]
+    fixed = engine.detector.detect(engine.decode(data), 960)
+    assert len(adaptive) == len(fixed) >= 90
+
+
+def test_image_without_faces_is_looked_at_twice(engine: FaceEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    blank = encode(Image.new("RGB", (1600, 1200), (120, 140, 160)), "PNG")
+    sizes = count_passes(engine, monkeypatch)
+    assert engine.detect(blank).faces == ()
+    assert sizes == [640, 960]
