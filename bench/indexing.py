@@ -117,9 +117,9 @@ def measure(rounds: int = ROUNDS) -> dict[str, Any]:
         bucket, queue_arn = provisioned.buckets["UploadsBucket"], provisioned.queue_arns["IndexQueue"]
         admin_from_env(env).create_customer(name="Bench", sector="media", jurisdiction="US", status="active",
                                             customer_id=CUSTOMER, principal="bench", request_id="bench")
-        module = load_module("IndexFacesFunction", template, fresh=True)
-        indexer = module.indexer_from_env(env, engine=engine)
-        module.use(indexer)
+        module: Any = load_module("IndexFacesFunction", template, fresh=True)
+        indexer = module.compose(env, engine=engine)
+        module.get_indexer = lambda: indexer
         indexer.store.create_collection(CUSTOMER, COLLECTION, MODEL_VERSION)
         for handler in logging.getLogger("facesearch").handlers:
             if isinstance(handler, logging.StreamHandler):

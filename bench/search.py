@@ -117,9 +117,9 @@ def run() -> None:
 
         admin_from_env(env).create_customer(name=CUSTOMER, sector="media", jurisdiction="US", status="active",
                                             customer_id=CUSTOMER, principal="bench", request_id="bench")
-        container = deps.from_env()
+        container = deps.compose()
         container.engine_factory = lambda: engine
-        deps.override(container)
+        module.app.dependency_overrides[deps.get_deps] = lambda: container
         container.store.create_collection(CUSTOMER, COLLECTION, engine.model_version)
         from facestore import S3SnapshotStore
 
@@ -140,7 +140,8 @@ def run() -> None:
         times: dict[int, list[float]] = {}
         for threads in (1, 2):  # 1: a single thread; 2: SFace on 2 threads as face_api is deployed (ENGINE_THREADS)
             threaded = engine if threads == 1 else FaceEngine.load(threads=threads)
-            deps.override(replace(container, engine_factory=lambda e=threaded: e, _engine=None))
+            threaded_deps = replace(container, engine_factory=lambda e=threaded: e, _engine=None)
+            module.app.dependency_overrides[deps.get_deps] = lambda d=threaded_deps: d
             times[threads] = []
             for i in range(WARMUP + RUNS):
                 t = time.perf_counter()
@@ -160,7 +161,7 @@ def run() -> None:
             t = time.perf_counter()
             container.index.search(CUSTOMER, COLLECTION, real_face, max_faces=10, min_cosine=0.363)
             index_times.append((time.perf_counter() - t) * 1000)
-        deps.reset()
+        module.app.dependency_overrides.clear()
     for threads, label in ((1, "one thread"), (2, "SFace on 2 threads as deployed")):
         print(f"search e2e n={N_FACES + 1:,} faces (100k synthetic + obama.jpg), query obama2.jpg "
               f"({len(query_photo) / 1024:.0f} KiB), {label}, moto in process: "

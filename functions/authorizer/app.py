@@ -2,10 +2,16 @@
 
 Only identifies the caller; the sector policy is applied by the routes (so that denials carry reason
 codes and are audited). The key is hashed at once and never logged.
+
+Wiring: `compose()` is the composition root (a plain function: an authorizer is no resolver and does
+not import the event handler); `get_registry()` builds it once per container, on the first request.
+Tests replace `get_registry`.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -21,24 +27,15 @@ tracer = Tracer()
 API_KEY_HEADER = "x-api-key"
 
 
-class Deps:
-    """Built once per container on first use; tests assign `deps.registry` directly."""
-
-    def __init__(self) -> None:
-        self._registry: CustomerRegistry | None = None
-
-    @property
-    def registry(self) -> CustomerRegistry:
-        if self._registry is None:
-            self._registry = cached_registry_from_env()
-        return self._registry
-
-    @registry.setter
-    def registry(self, value: CustomerRegistry | None) -> None:
-        self._registry = value
+def compose(environ: Mapping[str, str] | None = None) -> CustomerRegistry:
+    """The composition root: the registry over REGISTRY_TABLE, cached POLICY_CACHE_SECONDS (facepolicy.env)."""
+    return cached_registry_from_env(environ)
 
 
-deps = Deps()
+@functools.cache
+def get_registry() -> CustomerRegistry:
+    """This container's registry: composed on first use, then shared by every request."""
+    return compose()
 
 
 def _api_key(event: dict[str, Any]) -> str:
@@ -56,7 +53,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.info("authorization refused", reason="missing_key", request_id=request_id)
         return {"isAuthorized": False}
     try:
-        customer_id = deps.registry.customer_for_key(hash_api_key(secret))
+        customer_id = get_registry().customer_for_key(hash_api_key(secret))
     except RegistryUnavailable as exc:  # fail closed: API Gateway answers 403, the client retries
         logger.error("authorization refused", reason="registry_unavailable", request_id=request_id, error=str(exc))
         return {"isAuthorized": False}

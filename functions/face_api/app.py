@@ -13,7 +13,6 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from faceapi import deps
 from faceapi.errors import register_error_handlers
 from faceapi.routes import ROUTERS
 
@@ -36,7 +35,6 @@ app.enable_swagger(path="/swagger", title=TITLE, version=VERSION, description=DE
 register_error_handlers(app)
 for router in ROUTERS:
     app.include_router(router)
-deps.configure(lambda: deps.from_env(metrics=metrics))
 
 
 @app.get("/openapi.json", include_in_schema=False)

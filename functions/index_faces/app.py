@@ -2,12 +2,15 @@
 
 Glue only: Powertools batch processing with partial batch responses (a failed record is retried on
 its own and ends in the DLQ after maxReceiveCount), metrics per outcome. The use-case is in
-`indexer.py`; its collaborators are built once per container by `indexer_from_env` (tests inject
-their own with `use(indexer)`).
+`indexer.py`. Wiring: `compose()` is the composition root (a plain function: no event handler is
+imported for wiring); `getget_indexer()` builds it once per container, on the first batch. Tests and
+benchmarks replace `get_indexer`.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -16,13 +19,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from indexer import Action, Indexer, Outcome, indexer_from_env
+from indexer import Action, Engine, Indexer, Outcome
+from upload_objects import UploadObjects
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-_state: dict[str, Indexer] = {}
 
 METRIC_OF_ACTION = {
     Action.INDEXED: "ImagesIndexed", Action.NO_FACES: "ImagesWithoutFaces", Action.INVALID_IMAGE: "InvalidImages",
@@ -31,22 +34,37 @@ METRIC_OF_ACTION = {
 }
 
 
-def use(indexer: Indexer | None) -> None:
-    """Replace (or with None, forget) this container's indexer: for tests and benchmarks."""
-    _state.pop("indexer", None)
-    if indexer is not None:
-        _state["indexer"] = indexer
+def compose(environ: Mapping[str, str] | None = None, *, engine: Engine | None = None) -> Indexer:
+    """The composition root of template.yaml's IndexFacesFunction: the face store and vector index
+    (facestore.env), the policy gate (facepolicy.env), S3, UPLOADS_BUCKET and ENGINE_THREADS. The
+    engine loads on first use (a deny or a delete never loads it)."""
+    import os
+
+    import boto3
+
+    from faceengine import FaceEngine
+    from facepolicy.env import CLIENT_CONFIG, gate_from_env
+    from facestore.env import StoreSettings, face_store, vector_index
+
+    env = os.environ if environ is None else environ
+    settings = StoreSettings.from_env(env)
+    store = face_store(settings, boto3.client("dynamodb", config=CLIENT_CONFIG))
+    s3 = boto3.client("s3", config=CLIENT_CONFIG)
+    threads = int(env.get("ENGINE_THREADS", "") or 1)
+    return Indexer(engine=engine or (lambda: FaceEngine.load(threads=threads)),
+                   gate=gate_from_env(env, metrics=metrics), store=store,
+                   objects=UploadObjects(s3, env["UPLOADS_BUCKET"]), vector_index=vector_index(settings, store, s3))
 
 
-def _indexer() -> Indexer:
-    if "indexer" not in _state:
-        _state["indexer"] = indexer_from_env(metrics=metrics)
-    return _state["indexer"]
+@functools.cache
+def get_indexer() -> Indexer:
+    """This container's indexer: composed on first use, then shared by every batch."""
+    return compose()
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
-    for outcome in _indexer().process_message(record.body, request_id=record.message_id):
+    for outcome in get_indexer().process_message(record.body, request_id=record.message_id):
         _count(outcome)
 
 
@@ -64,5 +82,5 @@ def _count(outcome: Outcome) -> None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                         context=context)
-    _indexer().flush_snapshots()
+    get_indexer().flush_snapshots()
     return response

@@ -1,8 +1,10 @@
 """The indexing use-case behind index_faces: one S3 event record in, one `Outcome` out.
 
-Imports: the face engine, the face store and the policy layer (ports only, injected), botocore's
-exception types for the S3 client (mapped to outcomes in `_s3_errors`, the one place). No Powertools
-batch machinery and no DynamoDB item shapes: `app.py` is the glue, the store adapter owns the items.
+Its collaborators are injected and typed: the face engine, the policy gate, the face store
+(facestore.port.FaceStore), the uploads bucket (upload_objects.UploadObjects, where S3 errors and the
+size limit are handled) and the vector index. Events are parsed by s3_notifications. No Powertools
+batch machinery, no botocore and no DynamoDB item shapes: `app.py` is the glue and the composition
+root, the adapters own the items and the errors.
 
 Outcomes are final (a status is recorded, or the event is skipped with a reason) or the record is
 retried: `RetryableError` (transient S3/store trouble, the registry being unreadable) and
@@ -17,37 +19,30 @@ and the status only if newer. moto's events carry neither: the current version i
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
+from s3_notifications import ObjectEvent, parse_record, s3_records
+from upload_objects import ObjectGone, ObjectTooLarge, RetryableError, UploadObjects
 
 from faceengine import MODEL_VERSION, ImageError
 from faceengine.types import Analysis
 from facepolicy.model import Decision, ReasonCode
 from facestore import CollectionNotFound, Face, ImageStatus, StaleEvent, StoreUnavailable, face_id_for
-from facestore.ids import normalize_sequencer
+from facestore.port import FaceStore
 
 logger = Logger(child=True)
 
-KEY_PREFIX = "uploads/"
-ID_PATTERN = re.compile(r"[a-zA-Z0-9_.\-]{1,255}")
 EXTERNAL_IMAGE_ID_PATTERN = re.compile(r"[a-zA-Z0-9_.\-:]{1,255}")
-MAX_IMAGE_BYTES = 15 * 1024 * 1024  # Rekognition's limit for images read from S3
 MAX_FACES_LIMIT = 100
 QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
 DEFAULT_QUALITY_FILTER = "AUTO"  # as Rekognition's IndexFaces
 SOURCE = "index_faces"
-
-_S3_GONE = frozenset({"NoSuchKey", "NoSuchVersion", "NotFound", "404", "MethodNotAllowed", "405"})
 
 
 class Action:
@@ -60,34 +55,6 @@ class Action:
     REJECTED_COLLECTION = "REJECTED_COLLECTION"
     DELETED = "DELETED"
     SKIPPED = "SKIPPED"  # final, nothing to do: test event, hostile key, stale or vanished object
-
-
-class RetryableError(Exception):
-    """A transient failure: the record must be retried (and end in the DLQ if it keeps failing)."""
-
-
-class MalformedMessage(Exception):
-    """The message is not an S3 notification; kept (retried, then dead-lettered) for inspection."""
-
-
-class _ObjectGone(Exception):
-    """The object (version) no longer exists."""
-
-
-@dataclass(frozen=True)
-class ObjectEvent:
-    """One S3 record, parsed and validated."""
-
-    kind: str  # "created" | "removed"
-    event_name: str
-    bucket: str
-    key: str
-    customer_id: str
-    collection_id: str
-    image_id: str
-    version_id: str | None
-    sequencer: str | None
-    size: int | None
 
 
 @dataclass(frozen=True)
@@ -121,72 +88,9 @@ class Snapshotter(Protocol):
     def maybe_snapshot(self, customer_id: str, collection_id: str) -> Any: ...
 
 
-# ------------------------------------------------------------------ parsing
-def s3_records(body: str) -> list[dict[str, Any]]:
-    """The S3 records of an SQS message body; [] for S3's TestEvent. Raises MalformedMessage."""
-    try:
-        message = json.loads(body)
-    except (TypeError, ValueError) as exc:
-        raise MalformedMessage("message body is not JSON") from exc
-    if not isinstance(message, dict):
-        raise MalformedMessage("message body is not a JSON object")
-    if message.get("Event") == "s3:TestEvent":
-        return []
-    records = message.get("Records")
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise MalformedMessage("message carries no S3 Records")
-    return records
-
-
-def parse_key(key: str) -> tuple[str, str, str] | None:
-    """(customer_id, collection_id, image_id) of `uploads/{customer}/{collection}/{image}`, or None."""
-    if not key.startswith(KEY_PREFIX):
-        return None
-    parts = key[len(KEY_PREFIX):].split("/")
-    if len(parts) != 3 or not all(ID_PATTERN.fullmatch(p) for p in parts):
-        return None
-    return parts[0], parts[1], parts[2]
-
-
-def parse_record(record: Mapping[str, Any]) -> ObjectEvent | str:
-    """An ObjectEvent, or the reason (a string) why the record is skipped."""
-    name = str(record.get("eventName", ""))
-    if name.startswith("ObjectCreated:"):
-        kind = "created"
-    elif name.startswith("ObjectRemoved:"):
-        kind = "removed"
-    else:
-        return "UNSUPPORTED_EVENT"
-    s3 = record.get("s3")
-    if not isinstance(s3, dict) or not isinstance(s3.get("object"), dict) or not isinstance(s3.get("bucket"), dict):
-        return "MALFORMED_RECORD"
-    obj, bucket = s3["object"], s3["bucket"]
-    key = unquote_plus(str(obj.get("key", "")))
-    ids = parse_key(key)
-    if ids is None:
-        return "INVALID_KEY"
-    sequencer = _text(obj.get("sequencer"))
-    if sequencer is not None:
-        try:
-            normalize_sequencer(sequencer)
-        except ValueError:
-            return "INVALID_SEQUENCER"
-    size = obj.get("size")
-    return ObjectEvent(
-        kind=kind, event_name=name, bucket=str(bucket.get("name", "")), key=key,
-        customer_id=ids[0], collection_id=ids[1], image_id=ids[2],
-        version_id=_text(obj.get("versionId")), sequencer=sequencer,
-        size=size if isinstance(size, int) else None,
-    )
-
-
 def _landmarks(landmarks: Sequence[Any]) -> tuple[dict[str, object], ...]:
     out: list[dict[str, object]] = [dict(lm.to_dict()) for lm in landmarks]
     return tuple(out)
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value and value != "null" else None
 
 
 def index_options(metadata: Mapping[str, str], defaults: Mapping[str, object]) -> IndexOptions | str:
@@ -210,40 +114,20 @@ def index_options(metadata: Mapping[str, str], defaults: Mapping[str, object]) -
     return IndexOptions(external_image_id=external, max_faces=max_faces, quality_filter=quality)
 
 
-# ------------------------------------------------------------------ S3 errors (the one mapping)
-@contextmanager
-def _s3_errors(action: str) -> Iterator[None]:
-    """Map botocore errors: a missing object/version -> _ObjectGone; anything else -> RetryableError."""
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-        if code in _S3_GONE or status in ("404", "405"):
-            raise _ObjectGone(code or status) from exc
-        raise RetryableError(f"S3 {action} failed: {code or status}") from exc
-    except BotoCoreError as exc:  # timeouts, connection errors
-        raise RetryableError(f"S3 {action} failed: {type(exc).__name__}") from exc
-
-
 # ------------------------------------------------------------------ the use-case
 class Indexer:
     """Index uploads, refuse disallowed customers, mirror deletions. Every collaborator is injected."""
 
     def __init__(
-        self, *, engine: Engine | Callable[[], Engine], gate: Gate, store: Any, s3: Any, bucket: str,
+        self, *, engine: Engine | Callable[[], Engine], gate: Gate, store: FaceStore, objects: UploadObjects,
         vector_index: Snapshotter | None = None, clock: Callable[[], float] = time.time,
-        max_bytes: int = MAX_IMAGE_BYTES,
     ) -> None:
         self._engine = engine
         self.gate = gate
         self.store = store
-        self.s3 = s3
-        self.bucket = bucket
+        self.objects = objects
         self.vector_index = vector_index
         self.clock = clock
-        self.max_bytes = max_bytes
         self._touched: set[tuple[str, str]] = set()
 
     @property
@@ -263,7 +147,7 @@ class Indexer:
         if isinstance(event, str):
             logger.warning("S3 record skipped", reason=event, event_name=record.get("eventName"))
             return Outcome(Action.SKIPPED, reason=event)
-        if event.bucket != self.bucket:
+        if event.bucket != self.objects.bucket:
             logger.warning("S3 record of another bucket skipped", bucket=event.bucket)
             return Outcome(Action.SKIPPED, reason="FOREIGN_BUCKET")
         if event.kind == "removed":
@@ -284,30 +168,26 @@ class Indexer:
                                   message="no such collection for this customer", version_id=event.version_id)
             return self._finish(event, status, [])
 
-        if event.size is not None and event.size > self.max_bytes:  # real S3 says the size: never fetched
-            return self._invalid(event, "IMAGE_TOO_LARGE", f"{event.size} bytes (max {self.max_bytes})", None,
-                                 event.version_id)
         try:
-            obj = self._open(event)
-        except _ObjectGone:
+            obj = self.objects.open(event)  # real S3 says the size: too large is never fetched
+        except ObjectGone:
             return self._skip(event, "OBJECT_GONE")
-        version_id = event.version_id or _text(obj.get("VersionId"))
-        version_key = version_id or str(obj.get("ETag", "")).strip('"')
-        options = index_options(obj.get("Metadata") or {}, collection.defaults or {})
-        size = obj.get("ContentLength")
-        if isinstance(options, str) or (isinstance(size, int) and size > self.max_bytes):
-            obj["Body"].close()  # the body is not read
-            if isinstance(options, str):
-                return self._invalid(event, options, f"object metadata: {options}", None, version_id)
-            return self._invalid(event, "IMAGE_TOO_LARGE", f"{size} bytes (max {self.max_bytes})", options,
-                                 version_id)
-        data = self._read(obj)
-        if len(data) > self.max_bytes:
-            return self._invalid(event, "IMAGE_TOO_LARGE", f"more than {self.max_bytes} bytes", options, version_id)
+        except ObjectTooLarge as exc:
+            return self._invalid(event, "IMAGE_TOO_LARGE", str(exc), None, event.version_id)
+        version_id = event.version_id or obj.version_id
+        version_key = version_id or obj.etag
+        options = index_options(obj.metadata, collection.defaults or {})
+        if isinstance(options, str):
+            obj.close()  # the body is not read
+            return self._invalid(event, options, f"object metadata: {options}", None, version_id)
+        try:
+            data = obj.read()
+        except ObjectTooLarge as exc:
+            return self._invalid(event, "IMAGE_TOO_LARGE", str(exc), options, version_id)
 
         try:
             analysis = self.engine.analyze(data, max_faces=options.max_faces, quality_filter=options.quality_filter,
-                                           max_bytes=self.max_bytes)
+                                           max_bytes=self.objects.max_bytes)
         except ImageError as exc:
             return self._invalid(event, exc.code, exc.message, options, version_id)
         del data
@@ -330,44 +210,13 @@ class Indexer:
 
     def _reject_policy(self, event: ObjectEvent, decision: Decision) -> Outcome:
         """Permanently delete the refused object version(s): no image of a disallowed customer is kept."""
-        purged = self._purge(event)
+        purged = self.objects.purge(event)
         logger.warning("upload refused by policy; object purged", customer_id=event.customer_id,
                        collection_id=event.collection_id, image_id=event.image_id,
                        reason_code=decision.reason_code, rule_id=decision.rule_id, versions_purged=purged)
         status = self._status(event, "REJECTED_POLICY", reason_code=decision.reason_code, message=decision.message,
                               version_id=event.version_id)
         return self._finish(event, status, [])
-
-    def _purge(self, event: ObjectEvent) -> int:
-        if event.version_id:
-            versions = [event.version_id]
-        else:  # moto (or an unversioned bucket): every version and delete marker of exactly this key
-            with _s3_errors("ListObjectVersions"):
-                listing = self.s3.list_object_versions(Bucket=event.bucket, Prefix=event.key)
-            versions = [v["VersionId"] for v in (*listing.get("Versions", ()), *listing.get("DeleteMarkers", ()))
-                        if v.get("Key") == event.key and v.get("VersionId")]
-            if not versions:
-                versions = ["null"]
-        for version_id in versions:
-            with _s3_errors("DeleteObject"):
-                self.s3.delete_object(Bucket=event.bucket, Key=event.key, VersionId=version_id)
-        return len(versions)
-
-    def _open(self, event: ObjectEvent) -> dict[str, Any]:
-        """GetObject (that version, or the current one): headers now, the body stream unread."""
-        with _s3_errors("GetObject"):
-            response: dict[str, Any] = self.s3.get_object(**self._object_args(event))
-        return response
-
-    def _read(self, obj: Mapping[str, Any]) -> bytes:
-        """At most max_bytes + 1 bytes of the body (a lying Content-Length cannot make us read more)."""
-        body = obj["Body"]
-        try:
-            with _s3_errors("GetObject body"):
-                data: bytes = body.read(self.max_bytes + 1)
-        finally:
-            body.close()
-        return data
 
     def _invalid(self, event: ObjectEvent, code: str, message: str, options: IndexOptions | None,
                  version_id: str | None) -> Outcome:
@@ -465,48 +314,5 @@ class Indexer:
                            image_id=event.image_id, status=status, sequencer=event.sequencer,
                            updated_at=self._now(), **fields)
 
-    @staticmethod
-    def _object_args(event: ObjectEvent) -> dict[str, Any]:
-        args: dict[str, Any] = {"Bucket": event.bucket, "Key": event.key}
-        if event.version_id:
-            args["VersionId"] = event.version_id
-        return args
-
     def _now(self) -> str:
         return datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-# ------------------------------------------------------------------ composition (once per container)
-def indexer_from_env(environ: Mapping[str, str] | None = None, *, metrics: Any = None,
-                     engine: Engine | None = None) -> Indexer:
-    """The indexer of template.yaml's IndexFacesFunction: FACES_TABLE, UPLOADS_BUCKET, INDEX_BUCKET,
-    REGISTRY_TABLE, AUDIT_TABLE. The engine loads on first use (a deny or a delete never loads it)."""
-    import os
-
-    import boto3
-    from botocore.config import Config
-
-    from faceengine import FaceEngine
-    from facepolicy.env import gate_from_env
-    from facepolicy.gate import PolicyGate
-    from facestore import DynamoDBFaceStore
-
-    env = os.environ if environ is None else environ
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
-    gate: PolicyGate = gate_from_env(env, metrics=metrics)
-    store = DynamoDBFaceStore(boto3.client("dynamodb", config=config), env["FACES_TABLE"])
-    s3 = boto3.client("s3", config=config)
-    threads = int(env.get("ENGINE_THREADS", "1"))
-    return Indexer(engine=engine or (lambda: FaceEngine.load(threads=threads)), gate=gate, store=store,
-                   s3=s3, bucket=env["UPLOADS_BUCKET"], vector_index=_vector_index(store, s3, env))
-
-
-def _vector_index(store: Any, s3: Any, env: Mapping[str, str]) -> Snapshotter | None:
-    """The store layer's VectorIndex over INDEX_BUCKET: the indexer writes and compacts snapshots, so a
-    cold search function loads one object instead of reading faces item by item."""
-    from facestore import S3SnapshotStore, VectorIndex
-
-    bucket = env.get("INDEX_BUCKET")
-    if not bucket:
-        return None
-    return VectorIndex(store, S3SnapshotStore(s3, bucket), cache_mb=int(env.get("VECTOR_CACHE_MB", "256")))

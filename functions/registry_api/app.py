@@ -1,11 +1,18 @@
-"""Admin API (IAM-authorized): customers, API keys and the audit log. Glue over facepolicy.RegistryAdmin."""
+"""Admin API (IAM-authorized): customers, API keys and the audit log. Glue over facepolicy.RegistryAdmin.
+
+Wiring: `compose()` is the composition root; routes take the admin as a Powertools dependency
+(`admin: Admin`), which tests replace with `app.dependency_overrides[get_admin]`.
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -28,18 +35,18 @@ tracer = Tracer()
 app = APIGatewayHttpResolver(enable_validation=True)
 
 
-class Deps:
-    """Built once per container on first use; tests assign `deps.admin`."""
-
-    admin: RegistryAdmin | None = None
-
-    def get(self) -> RegistryAdmin:
-        if self.admin is None:
-            self.admin = admin_from_env()
-        return self.admin
+def compose(environ: Mapping[str, str] | None = None) -> RegistryAdmin:
+    """The composition root: the registry admin over REGISTRY_TABLE and AUDIT_TABLE (facepolicy.env)."""
+    return admin_from_env(environ)
 
 
-deps = Deps()
+@functools.cache
+def get_admin() -> RegistryAdmin:
+    """This container's admin (a Powertools dependency): composed on first use, then shared."""
+    return compose()
+
+
+Admin = Annotated[RegistryAdmin, Depends(get_admin)]
 
 
 def _who() -> dict[str, str]:
@@ -52,47 +59,47 @@ def _json(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
 
 
 @app.post("/admin/customers")
-def create_customer(body: CreateCustomerRequest) -> Response[dict[str, Any]]:
-    customer, issued = deps.get().create_customer(**body.model_dump(), **_who())
+def create_customer(admin: Admin, body: CreateCustomerRequest) -> Response[dict[str, Any]]:
+    customer, issued = admin.create_customer(**body.model_dump(), **_who())
     api_key = {**key_view(issued.key), "secret": issued.secret}  # shown once, never stored
     return _json(201, {"customer": customer_view(customer), "api_key": api_key})
 
 
 @app.get("/admin/customers")
-def list_customers(limit: Annotated[int, Query(ge=1, le=100)] = 50, cursor: Annotated[str, Query()] = "") -> dict:
-    page = deps.get().list_customers(limit=limit, cursor=cursor)
+def list_customers(admin: Admin, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                   cursor: Annotated[str, Query()] = "") -> dict:
+    page = admin.list_customers(limit=limit, cursor=cursor)
     return {"customers": [customer_view(c) for c in page.items], "next_cursor": page.next_cursor or None}
 
 
 @app.get("/admin/customers/<customer_id>")
-def get_customer(customer_id: str) -> dict:
-    admin = deps.get()
+def get_customer(admin: Admin, customer_id: str) -> dict:
     return {"customer": customer_view(admin.get_customer(customer_id)),
             "keys": [key_view(k) for k in admin.list_keys(customer_id)]}
 
 
 @app.patch("/admin/customers/<customer_id>")
-def update_customer(customer_id: str, body: UpdateCustomerRequest) -> dict:
-    customer = deps.get().update_customer(customer_id, body.changes(), body.version, **_who())
+def update_customer(admin: Admin, customer_id: str, body: UpdateCustomerRequest) -> dict:
+    customer = admin.update_customer(customer_id, body.changes(), body.version, **_who())
     return {"customer": customer_view(customer)}
 
 
 @app.post("/admin/customers/<customer_id>/keys")
-def create_key(customer_id: str) -> Response[dict[str, Any]]:
-    issued = deps.get().create_key(customer_id, **_who())
+def create_key(admin: Admin, customer_id: str) -> Response[dict[str, Any]]:
+    issued = admin.create_key(customer_id, **_who())
     return _json(201, {"api_key": {**key_view(issued.key), "secret": issued.secret}})
 
 
 @app.delete("/admin/customers/<customer_id>/keys/<key_id>")
-def revoke_key(customer_id: str, key_id: str) -> dict:
-    return {"api_key": key_view(deps.get().revoke_key(customer_id, key_id, **_who()))}
+def revoke_key(admin: Admin, customer_id: str, key_id: str) -> dict:
+    return {"api_key": key_view(admin.revoke_key(customer_id, key_id, **_who()))}
 
 
 @app.get("/admin/audit")
-def list_audit(customer_id: Annotated[str, Query()] = "", since: Annotated[str, Query()] = "",
+def list_audit(admin: Admin, customer_id: Annotated[str, Query()] = "", since: Annotated[str, Query()] = "",
                until: Annotated[str, Query()] = "", limit: Annotated[int, Query(ge=1, le=500)] = 50,
                cursor: Annotated[str, Query()] = "") -> dict:
-    page = deps.get().list_audit(customer_id=customer_id, since=since, until=until, limit=limit, cursor=cursor)
+    page = admin.list_audit(customer_id=customer_id, since=since, until=until, limit=limit, cursor=cursor)
     return {"records": [audit_view(r) for r in page.items], "next_cursor": page.next_cursor or None}
 
 

@@ -1,7 +1,8 @@
-"""The function's expensive collaborators, built once per container and injectable for tests.
+"""face_api's composition root: the function's expensive collaborators, built once per container.
 
-    deps.current()            # lazily built from the environment on first use, then reused
-    deps.override(Deps(...))  # tests hand in moto-backed or fake adapters; deps.reset() undoes it
+    compose()                           # settings (this function's, the store's, the policy's) -> Deps
+    d: deps.Container                   # a route parameter: Powertools' Depends(get_deps)
+    app.dependency_overrides[deps.get_deps] = lambda: fake   # tests hand in moto-backed or fake adapters
 
 The face engine (two ONNX sessions) is loaded on the first route that needs it, so listing
 collections never pays for it.
@@ -9,11 +10,14 @@ collections never pays for it.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.depends import Depends
 
 from faceengine import MODEL_VERSION, FaceEngine
 from facepolicy.gate import PolicyGate
@@ -24,14 +28,18 @@ UPLOAD_EXPIRY_SECONDS = 300  # presigned upload URLs: short-lived (≤ 900 s)
 
 @dataclass(frozen=True)
 class Settings:
+    """face_api's own variables: UPLOADS_BUCKET, UPLOAD_URL_EXPIRY_SECONDS (60..900), ENGINE_THREADS."""
+
     uploads_bucket: str
     upload_expiry_seconds: int = UPLOAD_EXPIRY_SECONDS
+    engine_threads: int = 1
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         expiry = int(env.get("UPLOAD_URL_EXPIRY_SECONDS", "") or UPLOAD_EXPIRY_SECONDS)
-        return cls(uploads_bucket=env["UPLOADS_BUCKET"], upload_expiry_seconds=min(max(expiry, 60), 900))
+        return cls(uploads_bucket=env["UPLOADS_BUCKET"], upload_expiry_seconds=min(max(expiry, 60), 900),
+                   engine_threads=int(env.get("ENGINE_THREADS", "") or 1))
 
 
 @dataclass
@@ -40,11 +48,10 @@ class Deps:
 
     settings: Settings
     store: FaceStore
-    index: Any  # facestore.VectorIndex: search / face_meta / drop
+    index: Any  # facestore.VectorIndex: search / sync / face_meta / drop
     gate: PolicyGate
     s3: Any  # boto3 S3 client (SigV4, for presigned URLs and reading uploads)
-    engine_factory: Callable[[], FaceEngine] = field(
-        default=lambda: FaceEngine.load(threads=int(os.environ.get("ENGINE_THREADS", "1"))))
+    engine_factory: Callable[[], FaceEngine] = field(default=lambda: FaceEngine.load(threads=1))
     _engine: FaceEngine | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -62,63 +69,46 @@ class Deps:
         return self._engine
 
 
-def s3_client(region: str | None = None) -> Any:
+def s3_client() -> Any:
     """An S3 client that signs with SigV4, so presigned PUTs sign Content-Length, Content-Type and metadata."""
     import boto3
     from botocore.config import Config
 
-    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return boto3.client("s3", region_name=region,
-                        config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"},
-                                      retries={"mode": "standard", "max_attempts": 3}))
+    from facepolicy.env import CLIENT_CONFIG
+
+    return boto3.client("s3", config=CLIENT_CONFIG.merge(
+        Config(signature_version="s3v4", s3={"addressing_style": "virtual"})))
 
 
-def from_env(metrics: Any = None) -> Deps:
+def compose(environ: Mapping[str, str] | None = None, *, metrics: Any = None) -> Deps:
     """The production wiring: DynamoDB face store, S3-snapshot vector index, policy gate, S3 client."""
     import boto3
 
-    from facepolicy.env import gate_from_env
-    from facestore import DynamoDBFaceStore, S3SnapshotStore, VectorIndex
+    from facepolicy.env import CLIENT_CONFIG, gate_from_env
+    from facestore.env import StoreSettings, face_store, vector_index
 
-    env = os.environ
+    settings, store_settings = Settings.from_env(environ), StoreSettings.from_env(environ)
     s3 = s3_client()
-    store = DynamoDBFaceStore(boto3.client("dynamodb"), env["FACES_TABLE"])
-    index = VectorIndex(store, S3SnapshotStore(s3, env["INDEX_BUCKET"]))
-    return Deps(settings=Settings.from_env(), store=store, index=index, gate=gate_from_env(metrics=metrics),
-                s3=s3)
+    store = face_store(store_settings, boto3.client("dynamodb", config=CLIENT_CONFIG))
+    index = vector_index(store_settings, store, s3)
+    if index is None:
+        raise KeyError("INDEX_BUCKET is not set: face_api searches the collections' snapshots")
+    return Deps(settings=settings, store=store, index=index,
+                gate=gate_from_env(environ, metrics=metrics), s3=s3,
+                engine_factory=lambda: FaceEngine.load(threads=settings.engine_threads))
 
 
-_current: Deps | None = None
-_factory: Callable[[], Deps] = from_env
-_build_lock = threading.Lock()
+@functools.cache
+def get_deps() -> Deps:
+    """This container's Deps (a Powertools dependency): composed on first use, then shared."""
+    from aws_lambda_powertools import Metrics
+
+    return compose(metrics=Metrics())  # Metrics instances share one metric set, flushed by the handler
 
 
-def configure(factory: Callable[[], Deps]) -> None:
-    """Set how the container is built on first use (app.py passes one that shares its Metrics)."""
-    global _factory
-    _factory = factory
+Container = Annotated[Deps, Depends(get_deps)]
 
 
-def current() -> Deps:
-    global _current
-    if _current is None:
-        with _build_lock:
-            if _current is None:
-                _current = _factory()
-    return _current
-
-
-def override(deps: Deps) -> None:
-    """Use `deps` for every following request (tests)."""
-    global _current
-    _current = deps
-
-
-def reset() -> None:
-    global _current
-    _current = None
-
-
-def gate() -> PolicyGate:
-    """The policy gate, for `requires(operation, deps.gate)` (resolved per request)."""
-    return current().gate
+def gate(d: Container) -> PolicyGate:
+    """The policy gate, for `requires(operation, deps.gate)` (a dependency of the route's middleware)."""
+    return d.gate

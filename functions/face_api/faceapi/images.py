@@ -1,7 +1,7 @@
 """Image bytes of a request: base64 from the body, or an object the customer uploaded; size limits.
 
-Uploads live at uploads/{customer_id}/{collection_id}/{image_id} (the indexer reads the same layout),
-so a customer can only ever name its own objects: the prefix comes from the authorizer, not the body.
+Uploads live at facestore.uploads' key layout (the indexer reads the same module), so a customer can
+only ever name its own objects: the customer part of the key comes from the authorizer, not the body.
 """
 
 from __future__ import annotations
@@ -13,14 +13,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from faceapi.errors import ImageTooLarge, InvalidParameter, ResourceNotFound
-from faceapi.models import MAX_IMAGE_BYTES, MAX_UPLOAD_BYTES
+from faceapi.models import MAX_IMAGE_BYTES, MAX_UPLOAD_BYTES, ImageSource
+from facestore.uploads import object_missing, upload_key
 
-UPLOADS_PREFIX = "uploads"
 _MAX_B64_CHARS = (MAX_IMAGE_BYTES + 2) // 3 * 4  # the longest base64 text of a MAX_IMAGE_BYTES image
-
-
-def upload_key(customer_id: str, collection_id: str, image_id: str) -> str:
-    return f"{UPLOADS_PREFIX}/{customer_id}/{collection_id}/{image_id}"
 
 
 def decode_base64_image(text: str, field: str = "image") -> bytes:
@@ -45,7 +41,7 @@ def read_upload(s3: Any, bucket: str, customer_id: str, collection_id: str, imag
     try:
         obj = s3.get_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound", "NoSuchBucket"):
+        if object_missing(exc.response):
             raise ResourceNotFound("the image does not exist") from exc
         raise
     if int(obj.get("ContentLength", 0)) > MAX_UPLOAD_BYTES:
@@ -55,11 +51,20 @@ def read_upload(s3: Any, bucket: str, customer_id: str, collection_id: str, imag
     return data
 
 
+def request_image(source: ImageSource, s3: Any, bucket: str, customer_id: str, collection_id: str) -> tuple[bytes, int]:
+    """(image bytes, the byte limit the engine applies): base64 ≤ 5 MB, an uploaded object ≤ 15 MB."""
+    if source.image is not None:
+        return decode_base64_image(source.image), MAX_IMAGE_BYTES
+    if source.s3_object is None:  # excluded by the model; kept for the type checker
+        raise InvalidParameter("give exactly one of image and s3_object")
+    return read_upload(s3, bucket, customer_id, collection_id, source.s3_object.image_id), MAX_UPLOAD_BYTES
+
+
 def upload_exists(s3: Any, bucket: str, customer_id: str, collection_id: str, image_id: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=upload_key(customer_id, collection_id, image_id))
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+        if object_missing(exc.response):
             return False
         raise
     return True

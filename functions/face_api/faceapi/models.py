@@ -11,13 +11,15 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from facestore import uploads
+
 # ---------------------------------------------------------------- identifiers and limits
 ID_PATTERN = r"^[a-zA-Z0-9_.\-]{1,255}$"  # collection, face and image ids (Rekognition's CollectionId)
 USER_ID_PATTERN = r"^[a-zA-Z0-9_.\-:]{1,128}$"  # Rekognition's UserId
 EXTERNAL_ID_PATTERN = r"^[a-zA-Z0-9_.\-:]{1,255}$"  # Rekognition's ExternalImageId
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # decoded base64 image (Rekognition: 5 MB as raw bytes)
-MAX_UPLOAD_BYTES = 15 * 1024 * 1024  # uploaded object (Rekognition: 15 MB as an S3 object)
+MAX_UPLOAD_BYTES = uploads.MAX_UPLOAD_BYTES  # uploaded object (Rekognition: 15 MB as an S3 object)
 MAX_SEARCH_FACES = 4096
 DEFAULT_SEARCH_FACES = 10
 MAX_USERS_RESULT = 500

@@ -1,6 +1,9 @@
 """The search use cases: which face is searched, the vector-index query, users from face matches.
 
-Search by image embeds the largest usable face only (as Rekognition's SearchFacesByImage). An image
+`search_by_image` is the one search by image, ordered once for both routes that search with a
+photo (faces and users): start the index freshness check, read the image, detect and embed its
+largest face while the check runs, then query. Search by image embeds the largest usable face only
+(as Rekognition's SearchFacesByImage). An image
 without a usable face is not an error: the result is empty and `searched_face` is None (users asked
 for this: CompreFace #1223, aws-sdk-java #971). Matches come from the warm vector index; the face
 metadata it keeps answers the result without a DynamoDB read per match.
@@ -15,7 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from faceapi import images
 from faceapi.deps import Deps
+from faceapi.models import ImageSource
 from faceengine import SEARCH_MAX_SIDE, DetectedFace, cosine_to_similarity, similarity_to_cosine
 from facestore.errors import CollectionNotFound, FaceNotFound, UserNotFound
 from facestore.model import FaceMeta
@@ -40,6 +45,31 @@ _SYNC_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-sync") 
 class Hit:
     meta: FaceMeta
     similarity: float
+
+
+@dataclass(frozen=True)
+class ImageSearch:
+    """The face searched (see SearchedFace) and its matches, best first."""
+
+    searched: SearchedFace
+    hits: list[Hit]
+
+
+def search_by_image(d: Deps, customer_id: str, collection_id: str, source: ImageSource, *, quality_filter: str,
+                    max_faces: int, threshold: float) -> ImageSearch:
+    """Search a collection with the largest face of the request's image (base64 or an uploaded object).
+
+    The index freshness check (a DynamoDB read, and a delta or snapshot when stale) overlaps the
+    embedding; a missing or another customer's collection raises CollectionNotFound (404) once the
+    image has been read, so a bad image is reported first, as before.
+    """
+    index_ready = prefetch_index(d, customer_id, collection_id)
+    data, limit = images.request_image(source, d.s3, d.settings.uploads_bucket, customer_id, collection_id)
+    searched = searched_face(d, data, quality_filter=quality_filter, max_bytes=limit)
+    index_ready.result()
+    hits = [] if searched.embedding is None else search_faces(
+        d, customer_id, collection_id, searched.embedding, max_faces=max_faces, threshold=threshold, synced=True)
+    return ImageSearch(searched, hits)
 
 
 def searched_face(d: Deps, data: bytes, *, quality_filter: str, max_bytes: int) -> SearchedFace:
@@ -79,11 +109,6 @@ def search_faces(d: Deps, customer_id: str, collection_id: str, query: Vector, *
         if len(out) >= max_faces:
             break
     return out
-
-
-def require_collection(d: Deps, customer_id: str, collection_id: str) -> None:
-    if d.store.get_collection(customer_id, collection_id) is None:
-        raise CollectionNotFound(collection_id)
 
 
 def stored_embedding(d: Deps, customer_id: str, collection_id: str, face_id: str) -> Vector:

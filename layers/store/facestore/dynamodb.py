@@ -62,7 +62,7 @@ from .model import (
     ImageStatus,
     User,
 )
-from .tokens import decode_token, encode_token
+from .tokens import DEFAULT_TOKEN_KEY, decode_token, encode_token
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +199,8 @@ class DynamoDBFaceStore:
     """
 
     def __init__(self, table_resource_or_client: Any, table_name: str | None = None, *,
-                 max_attempts: int = 12, sleep: Callable[[float], None] = time.sleep) -> None:
+                 max_attempts: int = 12, sleep: Callable[[float], None] = time.sleep,
+                 token_key: bytes = DEFAULT_TOKEN_KEY) -> None:
         meta = getattr(table_resource_or_client, "meta", None)
         client = getattr(meta, "client", None) or table_resource_or_client
         if table_name is None:
@@ -210,6 +211,7 @@ class DynamoDBFaceStore:
         self._table = table_name
         self._max_attempts = max_attempts
         self._sleep = sleep
+        self._token_key = token_key
 
     # -------------------------------------------------------------- low level
     def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:
@@ -309,7 +311,7 @@ class DynamoDBFaceStore:
     def _page(self, pk: str, prefix: str, limit: int, next_token: str | None, scope: str
               ) -> tuple[list[dict[str, Any]], str | None]:
         check_limit(limit)
-        start = decode_token(scope, next_token) if next_token else None
+        start = decode_token(scope, next_token, self._token_key) if next_token else None
         items: list[dict[str, Any]] = []
         for item in self._query(pk, prefix, prefix + "\U0010ffff", limit=limit + 1,
                                 start_after=prefix + start if start is not None else None):
@@ -317,7 +319,7 @@ class DynamoDBFaceStore:
             if len(items) > limit:
                 break
         if len(items) > limit:
-            return items[:limit], encode_token(scope, items[limit - 1]["sk"][len(prefix):])
+            return items[:limit], encode_token(scope, items[limit - 1]["sk"][len(prefix):], self._token_key)
         return items, None
 
     def _delete_items(self, keys: Sequence[dict[str, str]]) -> None:

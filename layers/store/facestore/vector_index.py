@@ -13,13 +13,13 @@ threshold cut and argpartition top-k.
 Memory per 1M faces: vectors 1M x 128 x 4 B = 512 MB; ids 36 MB (uuid, ASCII); metadata columns
 about 80 MB (image ids, offsets, masks, boxes); 4 MB of scores while searching: about 0.63 GB, so a
 1M-face collection fits in a 1 GB cache budget, and Lambda's 10,240 MB would hold about 15M faces.
-The cache budget is VECTOR_CACHE_MB (default 1024): least recently used collections are evicted.
+The cache budget is `cache_mb` (StoreSettings.vector_cache_mb, from VECTOR_CACHE_MB; default 1024):
+least recently used collections are evicted.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -163,13 +163,12 @@ class VectorIndex:
     """
 
     def __init__(self, store: FaceStore, snapshots: SnapshotStore, *,
-                 clock: Callable[[], float] = time.monotonic, cache_mb: int | None = None,
+                 clock: Callable[[], float] = time.monotonic, cache_mb: int = DEFAULT_CACHE_MB,
                  snapshot_every: int = 1000, snapshot_min: int = 20, snapshot_fraction: float = 0.1) -> None:
         self._store = store
         self._snapshots = snapshots
         self._clock = clock
-        mb = cache_mb if cache_mb is not None else int(os.environ.get("VECTOR_CACHE_MB", DEFAULT_CACHE_MB))
-        self._budget = mb * 2**20
+        self._budget = cache_mb * 2**20
         self._cache: OrderedDict[tuple[str, str], _State] = OrderedDict()
         self._lock = threading.RLock()
         self.snapshot_every = snapshot_every

@@ -54,27 +54,26 @@ def _stack(real_engine: Any) -> Iterator[_Stack]:
         module = load_module("FaceApiFunction", template, fresh=True)
         from faceapi import deps
 
-        base = deps.from_env()
+        base = deps.compose()
         base.engine_factory = lambda: real_engine
         _seed_customers(env)
         yield _Stack(session, module, env, provisioned, base)
-        deps.reset()
+        module.app.dependency_overrides.clear()
 
 
 @pytest.fixture
 def api(_stack: _Stack) -> Iterator[Api]:
     """A clean slate per test: faces table and buckets emptied, a cold vector index."""
-    from faceapi import deps
-
     from facestore import S3SnapshotStore, VectorIndex
 
     _wipe(_stack)
     container = replace(_stack.base, index=VectorIndex(_stack.base.store,
                                                        S3SnapshotStore(_stack.base.s3, _stack.env["INDEX_BUCKET"])))
-    deps.override(container)
-    yield Api(module=_stack.module, deps=container, env=_stack.env, provisioned=_stack.provisioned,
+    api = Api(module=_stack.module, deps=container, env=_stack.env, provisioned=_stack.provisioned,
               session=_stack.session)
-    deps.reset()
+    api.use(container)
+    yield api
+    _stack.module.app.dependency_overrides.clear()
 
 
 def _wipe(stack: _Stack) -> None:

@@ -61,6 +61,13 @@ class Api:
     def store(self) -> Any:
         return self.deps.store
 
+    def use(self, deps: Any) -> None:
+        """Serve the following requests with `deps` (Powertools' dependency_overrides)."""
+        from faceapi.deps import get_deps
+
+        self.deps = deps
+        self.module.app.dependency_overrides[get_deps] = lambda: deps
+
     @property
     def uploads_bucket(self) -> str:
         return self.provisioned.buckets["UploadsBucket"]

@@ -134,8 +134,6 @@ def test_police_sending_a_malformed_body_is_refused_not_validated(api: Api) -> N
 def test_a_registry_outage_fails_closed_with_503_and_does_no_work(api: Api) -> None:
     from dataclasses import replace
 
-    from faceapi import deps
-
     from facepolicy import InMemoryAuditLog, PolicyGate, RegistryUnavailable, load_policy
 
     class BrokenRegistry:
@@ -147,7 +145,7 @@ def test_a_registry_outage_fails_closed_with_503_and_does_no_work(api: Api) -> N
 
     # Given a registry that cannot be read
     audit = InMemoryAuditLog()
-    deps.override(replace(api.deps, gate=PolicyGate(BrokenRegistry(), audit, load_policy())))  # type: ignore[arg-type]
+    api.use(replace(api.deps, gate=PolicyGate(BrokenRegistry(), audit, load_policy())))  # type: ignore[arg-type]
     # When a customer lists its collections
     status, body = api.call("http_list_collections")
     # Then the request is refused as retryable, with the reason code, and the refusal is audited

@@ -167,11 +167,11 @@ class Stack:
     def fresh_module(self, **overrides: Any) -> Any:
         """Another container: the handler module imported afresh, with its own indexer."""
         module = load_module("IndexFacesFunction", self.template, fresh=True)
-        indexer = module.indexer_from_env(self.env, engine=overrides.pop("engine", self.engine))
-        indexer.s3 = overrides.pop("s3", self.s3)
+        indexer = module.compose(self.env, engine=overrides.pop("engine", self.engine))
+        indexer.objects.s3 = overrides.pop("s3", self.s3)
         for name, value in overrides.items():
             setattr(indexer, name, value)
-        module.use(indexer)
+        module.get_indexer = lambda: indexer
         module.indexer = indexer
         return module
 

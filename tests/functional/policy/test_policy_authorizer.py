@@ -26,7 +26,8 @@ class Context:
 @pytest.fixture
 def authorizer(stack: Stack) -> Any:
     module = load_module("AuthorizerFunction", fresh=True)
-    module.deps.registry = CachedRegistry(stack.registry, ttl_seconds=60, clock=stack.clock)
+    registry = CachedRegistry(stack.registry, ttl_seconds=60, clock=stack.clock)
+    module.get_registry = lambda: registry
     return module
 
 
@@ -87,7 +88,8 @@ def test_a_revoked_key_is_refused_once_the_cache_expires(stack: Stack, authorize
 
 def test_a_registry_outage_refuses(stack: Stack, authorizer: Any) -> None:
     # Given a registry table that does not exist
-    authorizer.deps.registry = DynamoDBRegistry(stack.resource.Table("no-such-table"))
+    missing = DynamoDBRegistry(stack.resource.Table("no-such-table"))
+    authorizer.get_registry = lambda: missing
     assert _call(authorizer, "fsk_anything") == {"isAuthorized": False}
 
 
@@ -98,5 +100,5 @@ def test_a_client_that_raises_refuses(stack: Stack, authorizer: Any, monkeypatch
         raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
 
     monkeypatch.setattr(registry.table, "get_item", unreachable)
-    authorizer.deps.registry = registry
+    authorizer.get_registry = lambda: registry
     assert _call(authorizer, "fsk_anything") == {"isAuthorized": False}

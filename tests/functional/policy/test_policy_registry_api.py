@@ -24,7 +24,7 @@ class Context:
 @pytest.fixture
 def api(stack: Stack) -> Any:
     module = load_module("RegistryApiFunction", fresh=True)
-    module.deps.admin = stack.admin
+    module.app.dependency_overrides[module.get_admin] = lambda: stack.admin
     return module
 
 

@@ -91,7 +91,8 @@ def world() -> Iterator[World]:
     customer, issued = admin.create_customer(name="Shop", sector="retail", jurisdiction="DE", status="active",
                                              principal=ADMIN, request_id="r")
     authorizer = load_module("AuthorizerFunction", fresh=True)
-    authorizer.deps.registry = CachedRegistry(registry, ttl_seconds=ttl, clock=clock)
+    cached = CachedRegistry(registry, ttl_seconds=ttl, clock=clock)
+    authorizer.get_registry = lambda: cached
     gate = PolicyGate(CachedRegistry(registry, ttl_seconds=ttl, clock=clock), InMemoryAuditLog(), load_policy(),
                       clock=clock)
 
@@ -104,7 +105,6 @@ def world() -> Iterator[World]:
 
     gateway = Gateway(TEMPLATE, invoke, stage="local", region="us-east-1", admin_key=None, clock=clock)
     yield World(clock, admin, gateway, authorizer, customer.customer_id, issued)
-    authorizer.deps.registry = None
 
 
 def test_worst_case_a_revoked_key_works_until_both_caches_expire_then_never(world: World) -> None:

@@ -14,6 +14,7 @@ from faceapi.errors import ResourceNotFound
 from faceengine import MODEL_VERSION
 from facepolicy.http import current_customer_id, requires
 from facestore.errors import CollectionNotFound
+from facestore.uploads import upload_key
 
 router = APIGatewayHttpRouter()
 
@@ -25,8 +26,8 @@ NextToken = Annotated[str | None, Query(max_length=2048, description="The next_t
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png"}
 
 
-def _collection_or_404(customer_id: str, collection_id: str) -> views.Collection:
-    found = deps.current().store.get_collection(customer_id, collection_id)
+def _collection_or_404(d: deps.Deps, customer_id: str, collection_id: str) -> views.Collection:
+    found = d.store.get_collection(customer_id, collection_id)
     if found is None:
         raise CollectionNotFound(collection_id)
     return found
@@ -34,32 +35,32 @@ def _collection_or_404(customer_id: str, collection_id: str) -> views.Collection
 
 @router.post("/collections", tags=["collections"], summary="Create a collection",
              middlewares=[requires("manage", deps.gate)], responses=m.created())
-def create_collection(body: Annotated[m.CreateCollectionRequest, Body()]) -> tuple[m.CollectionDescription, int]:
+def create_collection(d: deps.Container,
+                      body: Annotated[m.CreateCollectionRequest, Body()]) -> tuple[m.CollectionDescription, int]:
     defaults = body.defaults.model_dump(exclude_none=True) if body.defaults else None
-    created = deps.current().store.create_collection(current_customer_id(router), body.collection_id,
-                                                     MODEL_VERSION, defaults)
+    created = d.store.create_collection(current_customer_id(router), body.collection_id, MODEL_VERSION, defaults)
     return views.collection(created), 201
 
 
 @router.get("/collections", tags=["collections"], summary="List collections",
             middlewares=[requires("manage", deps.gate)], responses=m.ERROR_RESPONSES)
-def list_collections(max_results: MaxResults = m.DEFAULT_LIST_RESULTS,
+def list_collections(d: deps.Container, max_results: MaxResults = m.DEFAULT_LIST_RESULTS,
                      next_token: NextToken = None) -> m.CollectionList:
-    items, token = deps.current().store.list_collections(current_customer_id(router), max_results, next_token or None)
+    items, token = d.store.list_collections(current_customer_id(router), max_results, next_token or None)
     return m.CollectionList(collections=[views.collection(c) for c in items], next_token=token)
 
 
 @router.get("/collections/<collection_id>", tags=["collections"], summary="Describe a collection",
             middlewares=[requires("manage", deps.gate)], responses=m.ERROR_RESPONSES)
-def describe_collection(collection_id: CollectionPath) -> m.CollectionDescription:
-    return views.collection(_collection_or_404(current_customer_id(router), collection_id))
+def describe_collection(d: deps.Container, collection_id: CollectionPath) -> m.CollectionDescription:
+    return views.collection(_collection_or_404(d, current_customer_id(router), collection_id))
 
 
 @router.delete("/collections/<collection_id>", tags=["collections"],
                summary="Delete a collection with its faces, users, image statuses and index",
                middlewares=[requires("delete", deps.gate)], responses=m.ERROR_RESPONSES)
-def delete_collection(collection_id: CollectionPath) -> m.DeletedCollection:
-    d, customer_id = deps.current(), current_customer_id(router)
+def delete_collection(d: deps.Container, collection_id: CollectionPath) -> m.DeletedCollection:
+    customer_id = current_customer_id(router)
     d.store.delete_collection(customer_id, collection_id)
     d.index.drop(customer_id, collection_id)
     return m.DeletedCollection(collection_id=collection_id)
@@ -68,17 +69,17 @@ def delete_collection(collection_id: CollectionPath) -> m.DeletedCollection:
 @router.post("/collections/<collection_id>/uploads", tags=["uploads"],
              summary="Get a presigned PUT URL to upload an image for indexing",
              middlewares=[requires("index", deps.gate)], responses=m.created())
-def create_upload(collection_id: CollectionPath,
+def create_upload(d: deps.Container, collection_id: CollectionPath,
                   body: Annotated[m.CreateUploadRequest, Body()]) -> tuple[m.UploadTicket, int]:
-    d, customer_id = deps.current(), current_customer_id(router)
-    _collection_or_404(customer_id, collection_id)
+    customer_id = current_customer_id(router)
+    _collection_or_404(d, customer_id, collection_id)
     image_id = uuid.uuid4().hex + _EXTENSIONS[body.content_type]
     metadata = {k: str(v) for k, v in (("external-image-id", body.external_image_id), ("max-faces", body.max_faces),
                                        ("quality-filter", body.quality_filter)) if v is not None}
     expires = d.settings.upload_expiry_seconds
     url = d.s3.generate_presigned_url(
         "put_object", ExpiresIn=expires, HttpMethod="PUT",
-        Params={"Bucket": d.settings.uploads_bucket, "Key": images.upload_key(customer_id, collection_id, image_id),
+        Params={"Bucket": d.settings.uploads_bucket, "Key": upload_key(customer_id, collection_id, image_id),
                 "ContentType": body.content_type, "ContentLength": body.content_length, "Metadata": metadata})
     headers = {"Content-Type": body.content_type, "Content-Length": str(body.content_length)}
     headers.update({f"x-amz-meta-{k}": v for k, v in metadata.items()})
@@ -89,9 +90,9 @@ def create_upload(collection_id: CollectionPath,
 @router.get("/collections/<collection_id>/images/<image_id>", tags=["uploads"],
             summary="An uploaded image's indexing status",
             middlewares=[requires("manage", deps.gate)], responses=m.ERROR_RESPONSES)
-def get_image(collection_id: CollectionPath, image_id: ImagePath) -> m.ImageStatusResponse:
-    d, customer_id = deps.current(), current_customer_id(router)
-    _collection_or_404(customer_id, collection_id)
+def get_image(d: deps.Container, collection_id: CollectionPath, image_id: ImagePath) -> m.ImageStatusResponse:
+    customer_id = current_customer_id(router)
+    _collection_or_404(d, customer_id, collection_id)
     status = d.store.get_image_status(customer_id, collection_id, image_id)
     if status is not None:
         return views.image_status(status)

@@ -20,9 +20,8 @@ NextToken = Annotated[str | None, Query(max_length=2048, description="The next_t
 
 @router.get("/collections/<collection_id>/faces", tags=["faces"], summary="List the faces of a collection",
             middlewares=[requires("manage", deps.gate)], responses=m.ERROR_RESPONSES)
-def list_faces(collection_id: CollectionPath, max_results: MaxResults = m.DEFAULT_LIST_RESULTS,
+def list_faces(d: deps.Container, collection_id: CollectionPath, max_results: MaxResults = m.DEFAULT_LIST_RESULTS,
                next_token: NextToken = None) -> m.FaceList:
-    d = deps.current()
     items, token = d.store.list_faces(current_customer_id(router), collection_id, max_results, next_token or None)
     return m.FaceList(faces=[views.stored_face(f) for f in items], next_token=token,
                       face_model_version=d.engine_model_version)
@@ -31,7 +30,8 @@ def list_faces(collection_id: CollectionPath, max_results: MaxResults = m.DEFAUL
 @router.delete("/collections/<collection_id>/faces", tags=["faces"],
                summary="Delete faces (per-face outcome, as Rekognition's DeleteFaces)",
                middlewares=[requires("delete", deps.gate)], responses=m.ERROR_RESPONSES)
-def delete_faces(collection_id: CollectionPath, body: Annotated[m.DeleteFacesRequest, Body()]) -> m.DeleteFacesResponse:
-    deleted, failed = deps.current().store.delete_faces(current_customer_id(router), collection_id,
-                                                        list(dict.fromkeys(body.face_ids)))
+def delete_faces(d: deps.Container, collection_id: CollectionPath,
+                 body: Annotated[m.DeleteFacesRequest, Body()]) -> m.DeleteFacesResponse:
+    deleted, failed = d.store.delete_faces(current_customer_id(router), collection_id,
+                                           list(dict.fromkeys(body.face_ids)))
     return m.DeleteFacesResponse(deleted_faces=deleted, unsuccessful_face_deletions=views.unsuccessful(failed))

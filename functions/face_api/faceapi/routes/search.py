@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
-from faceapi import deps, images, views
+from faceapi import deps, views
 from faceapi import models as m
 from faceapi import search as usecase
 from facepolicy.http import current_customer_id, requires
@@ -21,31 +21,17 @@ CollectionPath = Annotated[str, Path(pattern=m.ID_PATTERN, description="The coll
 FacePath = Annotated[str, Path(pattern=m.ID_PATTERN, description="A face id of the collection.")]
 
 
-def request_image(d: deps.Deps, customer_id: str, collection_id: str, source: m.ImageSource) -> tuple[bytes, int]:
-    """(image bytes, the byte limit the engine applies): base64 ≤ 5 MB, an uploaded object ≤ 15 MB."""
-    if source.image is not None:
-        return images.decode_base64_image(source.image), m.MAX_IMAGE_BYTES
-    if source.s3_object is None:  # excluded by the model; kept for the type checker
-        raise ValueError("no image")
-    data = images.read_upload(d.s3, d.settings.uploads_bucket, customer_id, collection_id, source.s3_object.image_id)
-    return data, m.MAX_UPLOAD_BYTES
-
-
 @router.post("/collections/<collection_id>/search", tags=["search"],
              summary="Search the collection with the largest face of an image",
              description="No usable face in the image is not an error: `face_matches` is empty and "
                          "`searched_face_bounding_box` is null.",
              middlewares=[requires("search", deps.gate)], responses=m.ERROR_RESPONSES)
-def search_by_image(collection_id: CollectionPath,
+def search_by_image(d: deps.Container, collection_id: CollectionPath,
                     body: Annotated[m.SearchByImageRequest, Body()]) -> m.SearchByImageResponse:
-    d, customer_id = deps.current(), current_customer_id(router)
-    index_ready = usecase.prefetch_index(d, customer_id, collection_id)  # overlaps the embedding below
-    data, limit = request_image(d, customer_id, collection_id, body)
-    searched = usecase.searched_face(d, data, quality_filter=body.quality_filter, max_bytes=limit)
-    index_ready.result()  # raises CollectionNotFound (404) for a missing or another customer's collection
-    hits = [] if searched.embedding is None else usecase.search_faces(
-        d, customer_id, collection_id, searched.embedding, max_faces=body.max_faces, threshold=body.threshold,
-        synced=True)
+    found = usecase.search_by_image(d, current_customer_id(router), collection_id, body,
+                                    quality_filter=body.quality_filter, max_faces=body.max_faces,
+                                    threshold=body.threshold)
+    searched, hits = found.searched, found.hits
     metrics.add_metric(name="FaceSearches", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="FaceSearchMatches", unit=MetricUnit.Count, value=len(hits))
     return m.SearchByImageResponse(
@@ -59,9 +45,9 @@ def search_by_image(collection_id: CollectionPath,
 @router.post("/collections/<collection_id>/faces/<face_id>/search", tags=["search"],
              summary="Search the collection with a stored face (the face itself is not a match)",
              middlewares=[requires("search", deps.gate)], responses=m.ERROR_RESPONSES)
-def search_by_face(collection_id: CollectionPath, face_id: FacePath,
+def search_by_face(d: deps.Container, collection_id: CollectionPath, face_id: FacePath,
                    body: Annotated[m.SearchFacesRequest, Body()]) -> m.SearchFacesResponse:
-    d, customer_id = deps.current(), current_customer_id(router)
+    customer_id = current_customer_id(router)
     query = usecase.stored_embedding(d, customer_id, collection_id, face_id)
     hits = usecase.search_faces(d, customer_id, collection_id, query, max_faces=body.max_faces,
                                 threshold=body.threshold, exclude=(face_id,))

@@ -17,8 +17,8 @@ router = APIGatewayHttpRouter()
 
 @router.post("/detect", tags=["stateless"], summary="Detect faces (boxes, confidence, landmarks, quality)",
              middlewares=[requires("detect", deps.gate)], responses=m.ERROR_RESPONSES)
-def detect(body: Annotated[m.DetectRequest, Body()]) -> m.DetectResponse:
-    detection = deps.current().engine.detect(images.decode_base64_image(body.image), max_bytes=m.MAX_IMAGE_BYTES)
+def detect(d: deps.Container, body: Annotated[m.DetectRequest, Body()]) -> m.DetectResponse:
+    detection = d.engine.detect(images.decode_base64_image(body.image), max_bytes=m.MAX_IMAGE_BYTES)
     return m.DetectResponse(image=m.ImageSize(width=detection.width, height=detection.height),
                             faces=[views.face_detail(f) for f in detection.faces])
 
@@ -28,8 +28,8 @@ def detect(body: Annotated[m.DetectRequest, Body()]) -> m.DetectResponse:
              description="A source image without a face is not an error: `source_face` is null and both lists "
                          "are empty.",
              middlewares=[requires("compare", deps.gate)], responses=m.ERROR_RESPONSES)
-def compare(body: Annotated[m.CompareRequest, Body()]) -> m.CompareResponse:
-    engine = deps.current().engine
+def compare(d: deps.Container, body: Annotated[m.CompareRequest, Body()]) -> m.CompareResponse:
+    engine = d.engine
     source_bytes = images.decode_base64_image(body.source_image, "source_image")
     target_bytes = images.decode_base64_image(body.target_image, "target_image")
     source = engine.analyze(source_bytes, max_faces=1, quality_filter=body.quality_filter,

@@ -10,7 +10,6 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from faceapi import deps, views
 from faceapi import models as m
 from faceapi import search as usecase
-from faceapi.routes.search import request_image
 from facepolicy.http import current_customer_id, requires
 
 router = APIGatewayHttpRouter()
@@ -26,26 +25,25 @@ _USER_SEARCH_FACES = m.MAX_SEARCH_FACES
 
 @router.post("/collections/<collection_id>/users", tags=["users"], summary="Create a user",
              middlewares=[requires("users", deps.gate)], responses=m.created())
-def create_user(collection_id: CollectionPath,
+def create_user(d: deps.Container, collection_id: CollectionPath,
                 body: Annotated[m.CreateUserRequest, Body()]) -> tuple[m.UserDescription, int]:
-    created = deps.current().store.create_user(current_customer_id(router), collection_id, body.user_id)
+    created = d.store.create_user(current_customer_id(router), collection_id, body.user_id)
     return views.user(created), 201
 
 
 @router.get("/collections/<collection_id>/users", tags=["users"], summary="List users",
             middlewares=[requires("users", deps.gate)], responses=m.ERROR_RESPONSES)
-def list_users(collection_id: CollectionPath, max_results: MaxResults = m.DEFAULT_LIST_RESULTS,
+def list_users(d: deps.Container, collection_id: CollectionPath, max_results: MaxResults = m.DEFAULT_LIST_RESULTS,
                next_token: NextToken = None) -> m.UserList:
-    items, token = deps.current().store.list_users(current_customer_id(router), collection_id, max_results,
-                                                   next_token or None)
+    items, token = d.store.list_users(current_customer_id(router), collection_id, max_results, next_token or None)
     return m.UserList(users=[views.user(u) for u in items], next_token=token)
 
 
 @router.delete("/collections/<collection_id>/users/<user_id>", tags=["users"],
                summary="Delete a user (its faces stay in the collection)",
                middlewares=[requires("delete", deps.gate)], responses=m.ERROR_RESPONSES)
-def delete_user(collection_id: CollectionPath, user_id: UserPath) -> m.DeletedUser:
-    deps.current().store.delete_user(current_customer_id(router), collection_id, user_id)
+def delete_user(d: deps.Container, collection_id: CollectionPath, user_id: UserPath) -> m.DeletedUser:
+    d.store.delete_user(current_customer_id(router), collection_id, user_id)
     return m.DeletedUser(user_id=user_id)
 
 
@@ -54,9 +52,9 @@ def delete_user(collection_id: CollectionPath, user_id: UserPath) -> m.DeletedUs
              description="When the user already has faces, a face must match them with at least "
                          "`user_match_threshold`, else it is refused with LOW_MATCH_CONFIDENCE.",
              middlewares=[requires("users", deps.gate)], responses=m.ERROR_RESPONSES)
-def associate_faces(collection_id: CollectionPath, user_id: UserPath,
+def associate_faces(d: deps.Container, collection_id: CollectionPath, user_id: UserPath,
                     body: Annotated[m.AssociateFacesRequest, Body()]) -> m.AssociateFacesResponse:
-    d, customer_id = deps.current(), current_customer_id(router)
+    customer_id = current_customer_id(router)
     existing, face_ids, low = usecase.screen_for_user(d, customer_id, collection_id, user_id,
                                                       list(dict.fromkeys(body.face_ids)),
                                                       threshold=body.user_match_threshold)
@@ -74,9 +72,9 @@ def associate_faces(collection_id: CollectionPath, user_id: UserPath,
 @router.delete("/collections/<collection_id>/users/<user_id>/faces", tags=["users"],
                summary="Disassociate faces from a user",
                middlewares=[requires("users", deps.gate)], responses=m.ERROR_RESPONSES)
-def disassociate_faces(collection_id: CollectionPath, user_id: UserPath,
+def disassociate_faces(d: deps.Container, collection_id: CollectionPath, user_id: UserPath,
                        body: Annotated[m.DisassociateFacesRequest, Body()]) -> m.DisassociateFacesResponse:
-    d, customer_id = deps.current(), current_customer_id(router)
+    customer_id = current_customer_id(router)
     removed, failed = d.store.disassociate_faces(customer_id, collection_id, user_id,
                                                  list(dict.fromkeys(body.face_ids)))
     user = d.store.get_user(customer_id, collection_id, user_id)
@@ -89,18 +87,12 @@ def disassociate_faces(collection_id: CollectionPath, user_id: UserPath,
              summary="Search users with the largest face of an image",
              description="No usable face in the image is not an error: `user_matches` is empty.",
              middlewares=[requires("users", deps.gate)], responses=m.ERROR_RESPONSES)
-def search_users_by_image(collection_id: CollectionPath,
+def search_users_by_image(d: deps.Container, collection_id: CollectionPath,
                           body: Annotated[m.SearchUsersByImageRequest, Body()]) -> m.SearchUsersByImageResponse:
-    d, customer_id = deps.current(), current_customer_id(router)
-    data, limit = request_image(d, customer_id, collection_id, body)
-    searched = usecase.searched_face(d, data, quality_filter=body.quality_filter, max_bytes=limit)
-    matches: list[tuple[str, float]] = []
-    if searched.embedding is None:
-        usecase.require_collection(d, customer_id, collection_id)
-    else:
-        hits = usecase.search_faces(d, customer_id, collection_id, searched.embedding, max_faces=_USER_SEARCH_FACES,
+    found = usecase.search_by_image(d, current_customer_id(router), collection_id, body,
+                                    quality_filter=body.quality_filter, max_faces=_USER_SEARCH_FACES,
                                     threshold=body.user_match_threshold)
-        matches = usecase.user_matches(hits, max_users=body.max_users)
+    searched, matches = found.searched, usecase.user_matches(found.hits, max_users=body.max_users)
     return m.SearchUsersByImageResponse(
         searched_face_bounding_box=views.box(searched.face.box.to_dict()) if searched.face else None,
         searched_face_confidence=round(searched.face.confidence, 3) if searched.face else None,
@@ -112,9 +104,9 @@ def search_users_by_image(collection_id: CollectionPath,
 @router.post("/collections/<collection_id>/users/<user_id>/search", tags=["users"],
              summary="Search other users similar to a user (its faces' mean vector)",
              middlewares=[requires("users", deps.gate)], responses=m.ERROR_RESPONSES)
-def search_users(collection_id: CollectionPath, user_id: UserPath,
+def search_users(d: deps.Container, collection_id: CollectionPath, user_id: UserPath,
                  body: Annotated[m.SearchUsersRequest, Body()]) -> m.SearchUsersResponse:
-    d, customer_id = deps.current(), current_customer_id(router)
+    customer_id = current_customer_id(router)
     reference, own = usecase.user_vector(d, customer_id, collection_id, user_id)
     matches: list[tuple[str, float]] = []
     if reference is not None:

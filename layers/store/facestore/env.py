@@ -1,0 +1,60 @@
+"""The store layer's settings, read from the Lambda environment in this one place, and the builders
+that turn them (with AWS clients the composition root hands in) into adapters.
+
+    settings = StoreSettings.from_env()                       # FACES_TABLE, INDEX_BUCKET, ... once
+    store = face_store(settings, dynamodb_client)
+    index = vector_index(settings, store, s3_client)          # None without INDEX_BUCKET
+
+No other module of the layer reads the environment; the clients (and their one botocore Config)
+come from the function's composition root.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .tokens import DEFAULT_TOKEN_KEY
+from .vector_index import DEFAULT_CACHE_MB, VectorIndex
+
+if TYPE_CHECKING:
+    from .dynamodb import DynamoDBFaceStore
+    from .port import FaceStore
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """FACES_TABLE, INDEX_BUCKET (snapshots), VECTOR_CACHE_MB, FACESTORE_TOKEN_KEY (pagination MACs)."""
+
+    faces_table: str
+    index_bucket: str = ""
+    vector_cache_mb: int = DEFAULT_CACHE_MB
+    token_key: bytes = DEFAULT_TOKEN_KEY
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StoreSettings:
+        env = os.environ if environ is None else environ
+        key = env.get("FACESTORE_TOKEN_KEY", "")
+        return cls(faces_table=env.get("FACES_TABLE", ""), index_bucket=env.get("INDEX_BUCKET", ""),
+                   vector_cache_mb=int(env.get("VECTOR_CACHE_MB", "") or DEFAULT_CACHE_MB),
+                   token_key=key.encode() if key else DEFAULT_TOKEN_KEY)
+
+
+def face_store(settings: StoreSettings, dynamodb: Any) -> DynamoDBFaceStore:
+    """The DynamoDB face store over FACES_TABLE (`dynamodb`: a boto3 DynamoDB client)."""
+    from .dynamodb import DynamoDBFaceStore
+
+    if not settings.faces_table:
+        raise KeyError("FACES_TABLE is not set: the function's environment lacks the faces table")
+    return DynamoDBFaceStore(dynamodb, settings.faces_table, token_key=settings.token_key)
+
+
+def vector_index(settings: StoreSettings, store: FaceStore, s3: Any) -> VectorIndex | None:
+    """The exact vector index with its snapshots in INDEX_BUCKET (`s3`: a boto3 S3 client); None without one."""
+    if not settings.index_bucket:
+        return None
+    from .s3_snapshots import S3SnapshotStore
+
+    return VectorIndex(store, S3SnapshotStore(s3, settings.index_bucket), cache_mb=settings.vector_cache_mb)
