@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from faceapi.routes import collections, faces, search, stateless, users
+from faceapi.routes import account, chosen_face, collections, faces, photos, search, stateless, users
 
-ROUTERS = (collections.router, faces.router, search.router, users.router, stateless.router)
+ROUTERS = (collections.router, faces.router, search.router, users.router, stateless.router, account.router,
+           photos.router, chosen_face.router)

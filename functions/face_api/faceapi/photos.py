@@ -1,0 +1,115 @@
+"""A collection's photos for the console: statuses with their faces, the customer's own image bytes
+through a short-lived presigned GET, and deleting a photo (its object, its faces, its status).
+
+Every object key is built from the authorizer's customer id (images.upload_key), so a caller can
+only ever reach its own uploads: another customer's image answers exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, Field
+
+from faceapi import images, views
+from faceapi import models as m
+from faceapi.deps import Deps
+from faceapi.errors import ResourceNotFound
+from facestore.errors import CollectionNotFound
+
+MAX_PHOTOS_PAGE = 100
+DEFAULT_PHOTOS_PAGE = 25
+IMAGE_URL_EXPIRY_SECONDS = 120  # long enough to fetch the bytes, short enough not to be shared
+
+
+# ---------------------------------------------------------------- models
+class PhotoFace(BaseModel):
+    face_id: str
+    bounding_box: m.BoundingBox
+    confidence: float
+    user_id: str | None = None
+
+
+class Photo(m.ImageStatusResponse):
+    """An image's indexing outcome with the faces currently stored for it (in pixels of the upright image)."""
+
+    faces: list[PhotoFace] = Field(default_factory=list)
+
+
+class PhotoList(BaseModel):
+    images: list[Photo]
+    next_token: str | None = None
+
+
+class ImageUrl(BaseModel):
+    """A presigned GET of the customer's own uploaded image."""
+
+    image_id: str
+    url: str
+    expires_in: int = Field(description="Seconds the URL stays valid.")
+
+
+class DeletedImage(BaseModel):
+    image_id: str
+    deleted_faces: list[str]
+    status: str = "DELETED"
+
+
+# ---------------------------------------------------------------- use cases
+def list_photos(d: Deps, customer_id: str, collection_id: str, limit: int, next_token: str | None) -> PhotoList:
+    statuses, token = d.store.list_images(customer_id, collection_id, limit, next_token)
+    out = []
+    for status in statuses:
+        faces = d.store.faces_of_image(customer_id, collection_id, status.image_id)
+        out.append(Photo(**views.image_status(status).model_dump(), faces=[
+            PhotoFace(face_id=f.face_id, bounding_box=views.box(f.box), confidence=round(float(f.confidence), 3),
+                      user_id=f.user_id) for f in faces]))
+    return PhotoList(images=out, next_token=token)
+
+
+def _require_collection(d: Deps, customer_id: str, collection_id: str) -> None:
+    if d.store.get_collection(customer_id, collection_id) is None:
+        raise CollectionNotFound(collection_id)
+
+
+def image_url(d: Deps, customer_id: str, collection_id: str, image_id: str) -> ImageUrl:
+    """A short-lived GET of an upload of this customer's collection; 404 if it does not exist."""
+    _require_collection(d, customer_id, collection_id)
+    if not images.upload_exists(d.s3, d.settings.uploads_bucket, customer_id, collection_id, image_id):
+        raise ResourceNotFound("the image does not exist")
+    url = d.s3.generate_presigned_url(
+        "get_object", ExpiresIn=IMAGE_URL_EXPIRY_SECONDS, HttpMethod="GET",
+        Params={"Bucket": d.settings.uploads_bucket,
+                "Key": images.upload_key(customer_id, collection_id, image_id),
+                "ResponseCacheControl": "private, no-store"})
+    return ImageUrl(image_id=image_id, url=url, expires_in=IMAGE_URL_EXPIRY_SECONDS)
+
+
+def delete_photo(d: Deps, customer_id: str, collection_id: str, image_id: str) -> DeletedImage:
+    """Delete every version of the upload, then its faces and status (the later ObjectRemoved is a no-op)."""
+    _require_collection(d, customer_id, collection_id)
+    key = images.upload_key(customer_id, collection_id, image_id)
+    removed = _delete_versions(d.s3, d.settings.uploads_bucket, key)
+    faces = d.store.delete_image(customer_id, collection_id, image_id, sequencer=None)
+    if not removed and not faces:
+        raise ResourceNotFound("the image does not exist")
+    return DeletedImage(image_id=image_id, deleted_faces=faces)
+
+
+def _delete_versions(s3: Any, bucket: str, key: str) -> int:
+    """Delete all versions and delete markers of exactly `key`; how many there were."""
+    count = 0
+    paginator = s3.get_paginator("list_object_versions")
+    try:
+        for page in paginator.paginate(Bucket=bucket, Prefix=key):
+            doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                      for v in page.get("Versions", []) + page.get("DeleteMarkers", []) if v["Key"] == key]
+            if doomed:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+                count += sum(1 for v in page.get("Versions", []) if v["Key"] == key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            return 0
+        raise
+    return count
