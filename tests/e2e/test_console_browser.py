@@ -8,6 +8,7 @@ Skipped, with the reason, when chromium and chromium-driver are not installed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,7 @@ def sign_in(driver: Any, console: str, key: str) -> None:
     driver.get(console + "#/signin")
     field = wait_for(driver, lambda d: by_css(d, "#api-key"), what="the sign-in form")
     assert field.get_attribute("type") == "password"
+    field.clear()
     field.send_keys(key)
     by_css(driver, "#signin-submit").click()
     wait_for(driver, lambda d: text_of(d, "#who-name"), what="the signed-in header")
@@ -105,13 +107,148 @@ def search_with(driver: Any, photo: Path) -> list[dict[str, str]]:
              "label": li.text} for li in all_css(driver, "#matches li")]
 
 
-def test_console_opens_with_a_labelled_key_field_and_no_csp_violation(browser: Any, console: str) -> None:
-    # Given the console's URL, opened without any key
+def test_sign_in_shows_who_and_what_the_policy_allows(browser: Any, console: str, keys: dict[str, str]) -> None:
+    # Given the console's URL, opened without any key: the key goes in a labelled, focused password field
     browser.get(console)
     field = wait_for(browser, lambda d: by_css(d, "#api-key"), what="the sign-in page")
-    # Then the key goes in a labelled password field, and the page breaks none of its own CSP
     assert field.get_attribute("type") == "password"
     assert by_css(browser, "label[for='api-key']").text == "API key"
     assert browser.execute_script("return document.activeElement.id") == "api-key"
     screenshot(browser, "01-sign-in")
+    # And a wrong key gets a readable error with the code, not a broken page
+    field.send_keys("fsk_not-a-key")
+    by_css(browser, "#signin-submit").click()
+    wait_for(browser, lambda d: all_css(d, "form .error code"), what="the refused key's error")
+    assert text_of(browser, "form .error code") == "API_KEY_REFUSED"
+    # When the media archive signs in with its key
+    sign_in(browser, console, keys["media"])
+    # Then the header names it, its sector, and every operation as allowed
+    assert text_of(browser, "#who-name") == "Northwind Media Archive"
+    assert text_of(browser, "#who-sector") == "media"
+    assert "all 7 operations allowed" in text_of(browser, "#access-details summary")
+    # And the key is in this tab's sessionStorage only: no localStorage, no cookie
+    assert browser.execute_script("return sessionStorage.getItem('facesearch.apiKey')") == keys["media"]
+    assert browser.execute_script("return localStorage.length") == 0 and browser.get_cookies() == []
+    screenshot(browser, "02-home-media")
+
+
+def test_a_collection_is_created(browser: Any, console: str) -> None:
+    browser.get(console + "#/collections")
+    field = wait_for(browser, lambda d: by_css(d, "#new-collection"))
+    field.send_keys(COLLECTION)
+    by_css(browser, "#create-collection button[type=submit]").click()
+    wait_for(browser, lambda d: all_css(d, f"tr[data-collection='{COLLECTION}']"), what="the new collection's row")
+    screenshot(browser, "03-collections")
+
+
+def test_dropped_photos_are_uploaded_and_indexed(browser: Any, console: str, photos: Path) -> None:
+    # Given the collection's page
+    browser.get(console + f"#/collections/{COLLECTION}")
+    wait_for(browser, lambda d: all_css(d, "#upload-drop"))
+    # When five photos are dropped on it
+    drop_files(browser, "#upload-drop", [photos / name for name in UPLOADS])
+    # Then each one's status goes live to its final state: INDEXED with its faces
+    def final(d: Any) -> bool:
+        rows = all_css(d, "#uploads li")
+        return len(rows) == len(UPLOADS) and all(r.get_attribute("data-status") for r in rows)
+    wait_for(browser, final, timeout=WAIT, what="every upload's final status")
+    statuses = {r.get_attribute("data-file"): r.text for r in all_css(browser, "#uploads li")}
+    assert all("INDEXED" in s for s in statuses.values()), statuses
+    assert "INDEXED: 1 face" in statuses["obama.jpg"]
+    # And the photos are listed with their face boxes drawn from the customer's own images
+    wait_for(browser, lambda d: len(all_css(d, "#photos .photo")) == len(UPLOADS), what="the photo grid")
+    wait_for(browser, lambda d: d.execute_script(
+        "return [...document.querySelectorAll('#photos canvas')].every(c => c.dataset.drawn === 'true')"),
+        what="the photos drawn")
+    screenshot(browser, "04-upload-indexed")
+
+
+def test_search_finds_the_right_person_first(browser: Any, console: str, photos: Path) -> None:
+    matches = search_with(browser, photos / "obama2.jpg")
+    # Then the best match is a photo of the same person, and the slider hides matches below it
+    assert matches, "no match shown"
+    first = matches[0]["label"]
+    assert "obama" in first.lower(), matches
+    assert float(matches[0]["similarity"]) >= 80
+    summary_at_80 = text_of(browser, "#match-summary")
+    slider = by_css(browser, "#threshold")
+    browser.execute_script("arguments[0].value = 99; arguments[0].dispatchEvent(new Event('input'))", slider)
+    assert text_of(browser, "#threshold-value") == "99" and text_of(browser, "#match-summary") != summary_at_80
+    browser.execute_script("arguments[0].value = 80; arguments[0].dispatchEvent(new Event('input'))", slider)
+    assert all_css(browser, "#search-query") and len(all_css(browser, ".choices button")) >= 1
+    time.sleep(0.5)  # let the match thumbnails draw
+    screenshot(browser, "05-search")
+
+
+def test_compare_shows_both_photos_and_the_similarity(browser: Any, console: str, photos: Path) -> None:
+    browser.get(console + "#/compare")
+    wait_for(browser, lambda d: all_css(d, "#source-drop"))
+    drop_files(browser, "#source-drop", [photos / "obama.jpg"])
+    wait_for(browser, lambda d: all_css(d, "#source-faces table"), timeout=WAIT, what="the source's detection")
+    drop_files(browser, "#target-drop", [photos / "obama3.jpg"])
+    wait_for(browser, lambda d: "%" in text_of(d, "#best-similarity"), timeout=WAIT, what="the similarity")
+    assert float(text_of(browser, "#best-similarity").rstrip("%")) >= 80
+    assert "Brightness" in text_of(browser, "#target-faces")
+    screenshot(browser, "06-compare")
+
+
+def test_a_deleted_photo_leaves_search(browser: Any, console: str, photos: Path) -> None:
+    # Given the collection's photos
+    browser.get(console + f"#/collections/{COLLECTION}")
+    wait_for(browser, lambda d: len(all_css(d, "#photos .photo")) == len(UPLOADS), what="the photo grid")
+    card = next(c for c in all_css(browser, "#photos .photo") if "obama3" in c.text)
+    image_id = card.get_attribute("data-image")
+    # When the user deletes one photo of Obama and confirms
+    card.find_element("css selector", ".delete-photo").click()
+    dialog = wait_for(browser, lambda d: by_css(d, "dialog[open]"), what="the confirmation")
+    assert "obama3" in dialog.text
+    dialog.find_element("css selector", "button.danger").click()
+    wait_for(browser, lambda d: all_css(d, "#photo-deleted"), what="the deletion notice")
+    assert not all_css(browser, f"#photos .photo[data-image='{image_id}']")
+    # Then a search no longer finds it
+    matches = search_with(browser, photos / "obama2.jpg")
+    assert image_id not in {m["image"] for m in matches}
+    assert matches and "obama" in matches[0]["label"].lower()
+
+
+def test_usable_at_360_px_without_csp_violations(browser: Any, console: str) -> None:
+    size = browser.get_window_size()
+    browser.set_window_size(360, 800)
+    try:
+        browser.get(console + f"#/collections/{COLLECTION}")
+        wait_for(browser, lambda d: all_css(d, "#photos .photo"), what="the photo grid")
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 360
+        screenshot(browser, "07-collection-360px")
+    finally:
+        browser.set_window_size(size["width"], size["height"])
     assert csp_violations(browser) == []
+
+
+def test_police_key_sees_the_refusal_explained(browser: Any, console: str, keys: dict[str, str]) -> None:
+    # Given the media archive signs out
+    by_css(browser, "#signout").click()
+    wait_for(browser, lambda d: all_css(d, "#api-key"))
+    assert browser.execute_script("return sessionStorage.getItem('facesearch.apiKey')") is None
+    # When the police department signs in
+    sign_in(browser, console, keys["police"])
+    # Then it gets a page explaining the refusal: the code, the rule and its reason, not a broken page
+    panel = wait_for(browser, lambda d: by_css(d, ".refusal"), what="the refusal")
+    assert text_of(browser, ".refusal .reason-code") == "SECTOR_DISALLOWED"
+    assert text_of(browser, ".refusal .rule-id") == "law-enforcement-identification"
+    assert "law enforcement" in text_of(browser, ".refusal .rule-reason")
+    assert "refused" in text_of(browser, "#access-details summary")
+    screenshot(browser, "08-police-refused")
+    # And the search page explains the same instead of offering the tool
+    browser.get(console + "#/search")
+    wait_for(browser, lambda d: all_css(d, ".refusal"), what="the search refusal")
+    assert not all_css(browser, "#search-drop") and "SECTOR_DISALLOWED" in panel.parent.find_element(
+        "css selector", ".refusal").text
+
+
+def test_the_policy_page_is_open_to_anyone(browser: Any, console: str) -> None:
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(console + "#/policy")
+    wait_for(browser, lambda d: all_css(d, "[data-rule='law-enforcement-identification']"), what="the policy")
+    assert "Face identification may not be used" in text_of(browser, "[data-rule='law-enforcement-identification']")
+    assert len(text_of(browser, "#policy-version")) > 64  # version and SHA-256
+    screenshot(browser, "09-policy")

@@ -23,6 +23,7 @@ export class ApiError extends Error {
     this.code = code;
     this.ruleId = body && body.rule_id ? body.rule_id : null;
     this.reason = body && body.reason ? body.reason : null;
+    this.policy = body && body.policy_sha256 ? `policy v${body.policy_version} (${body.policy_sha256.slice(0, 12)}…)` : null;
   }
 }
 

@@ -35,7 +35,8 @@ export function errorBox(err, context) {
     context ? h("span", {}, `${context}: `) : null,
     h("code", {}, code), " ", message,
     err && err.ruleId ? h("span", {}, ` (rule ${err.ruleId})`) : null,
-    err && err.reason ? h("span", {}, ` [${err.reason}]`) : null);
+    err && err.reason ? h("span", {}, ` [${err.reason}]`) : null,
+    err && err.policy ? h("span", { class: "hint" }, `, ${err.policy}`) : null);
 }
 
 export function announce(region, text) {
