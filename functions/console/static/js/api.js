@@ -75,6 +75,16 @@ export class Api {
   me() { return this.request("GET", "/me"); }
   policy() { return this.request("GET", "/policy", { auth: false }); }
   listCollections(token) { return this.request("GET", "/collections", { query: { next_token: token } }); }
+  async allCollections() {
+    const all = [];
+    let token = null;
+    do {
+      const page = await this.listCollections(token);
+      all.push(...page.collections);
+      token = page.next_token;
+    } while (token);
+    return all;
+  }
   describeCollection(id) { return this.request("GET", `/collections/${enc(id)}`); }
   createCollection(id) { return this.request("POST", "/collections", { body: { collection_id: id } }); }
   deleteCollection(id) { return this.request("DELETE", `/collections/${enc(id)}`); }

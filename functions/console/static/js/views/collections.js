@@ -29,13 +29,7 @@ export async function collectionsView(main) {
   });
 
   async function refresh() {
-    let token = null;
-    const rows = [];
-    do {
-      const page = await state.api.listCollections(token);
-      rows.push(...page.collections);
-      token = page.next_token;
-    } while (token);
+    const rows = await state.api.allCollections();
     if (!rows.length) {
       clear(list, h("p", {}, "No collections yet: create one below."));
       return;

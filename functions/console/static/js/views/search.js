@@ -26,9 +26,7 @@ export async function searchView(main) {
 
   let collections = [];
   try {
-    let token = null;
-    do { const page = await state.api.listCollections(token); collections.push(...page.collections); token = page.next_token; }
-    while (token);
+    collections = await state.api.allCollections();
   } catch (err) { collections = []; clear(status, errorBox(err, "Could not list the collections")); }
   clear(select, collections.map((c) => h("option", { value: c.collection_id }, `${c.collection_id} (${c.face_count} faces)`)));
   if (!collections.length) clear(status, h("p", { class: "notice" }, "Create a collection and upload photos first."));
