@@ -163,6 +163,26 @@ def test_dropped_photos_are_uploaded_and_indexed(browser: Any, console: str, pho
     screenshot(browser, "04-upload-indexed")
 
 
+def test_faces_are_grouped_into_a_user(browser: Any, console: str) -> None:
+    # Given the collection's users tab, where the user creates "obama"
+    browser.get(console + f"#/collections/{COLLECTION}")
+    wait_for(browser, lambda d: len(all_css(d, "#photos .photo")) == len(UPLOADS), what="the photo grid")
+    by_css(browser, "#tab-users").click()
+    by_css(browser, "#new-user").send_keys("obama")
+    by_css(browser, "#panel-users form button[type=submit]").click()
+    wait_for(browser, lambda d: all_css(d, "#users tr[data-user='obama']"), what="the new user")
+    # When a face of a photo of Obama is added to it
+    by_css(browser, "#tab-photos").click()
+    from selenium.webdriver.support.ui import Select
+
+    card = next(c for c in all_css(browser, "#photos .photo")
+                if c.find_element("css selector", ".meta").text == "obama.jpg")
+
+    Select(card.find_element("css selector", "select")).select_by_value("obama")
+    # Then the face carries the user's tag
+    wait_for(browser, lambda d: "user obama" in card.text, what="the face's user tag")
+
+
 def test_search_finds_the_right_person_first(browser: Any, console: str, photos: Path) -> None:
     matches = search_with(browser, photos / "obama2.jpg")
     # Then the best match is a photo of the same person, and the slider hides matches below it
