@@ -266,8 +266,11 @@ def test_police_key_sees_the_refusal_explained(browser: Any, console: str, keys:
 
 
 def test_the_policy_page_is_open_to_anyone(browser: Any, console: str) -> None:
+    # Given a browser tab without any key (a fresh page load)
     browser.execute_script("sessionStorage.clear()")
     browser.get(console + "#/policy")
+    browser.refresh()
+    wait_for(browser, lambda d: all_css(d, ".signin-link"), what="the signed-out header")
     wait_for(browser, lambda d: all_css(d, "[data-rule='law-enforcement-identification']"), what="the policy")
     assert "Face identification may not be used" in text_of(browser, "[data-rule='law-enforcement-identification']")
     assert len(text_of(browser, "#policy-version")) > 64  # version and SHA-256
