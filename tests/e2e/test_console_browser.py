@@ -104,7 +104,7 @@ def search_with(driver: Any, photo: Path) -> list[dict[str, str]]:
     drop_files(driver, "#search-drop", [photo])
     wait_for(driver, lambda d: "match" in text_of(d, "#match-summary").lower(), timeout=WAIT, what="search results")
     return [{"image": li.get_attribute("data-image"), "similarity": li.get_attribute("data-similarity"),
-             "label": li.text} for li in all_css(driver, "#matches li")]
+             "face": li.get_attribute("data-face"), "label": li.text} for li in all_css(driver, "#matches li")]
 
 
 def test_sign_in_shows_who_and_what_the_policy_allows(browser: Any, console: str, keys: dict[str, str]) -> None:
@@ -198,6 +198,22 @@ def test_search_finds_the_right_person_first(browser: Any, console: str, photos:
     assert all_css(browser, "#search-query") and len(all_css(browser, ".choices button")) >= 1
     time.sleep(0.5)  # let the match thumbnails draw
     screenshot(browser, "05-search")
+
+
+def test_search_on_another_face_of_a_group_photo(browser: Any, console: str, photos: Path) -> None:
+    # Given a group photo dropped on the search page: the largest face is searched first
+    first = search_with(browser, photos / "t1.jpg")
+    buttons = all_css(browser, ".choices button")
+    assert len(buttons) >= 2 and buttons[0].get_attribute("aria-pressed") == "true"
+    # When the user picks the second face
+    buttons[1].click()
+    wait_for(browser, lambda d: all_css(d, ".choices button[data-face-index='1'][aria-pressed='true']"))
+    wait_for(browser, lambda d: all_css(d, "#matches li") and all_css(d, "#matches li")[0].get_attribute("data-face")
+             != first[0]["face"], what="the second face's matches")
+    # Then that face is searched: its best match is itself, another face of the same photo
+    best = all_css(browser, "#matches li")[0]
+    assert "t1.jpg" in best.text and float(best.get_attribute("data-similarity")) > 95
+    screenshot(browser, "05b-search-chosen-face")
 
 
 def test_compare_shows_both_photos_and_the_similarity(browser: Any, console: str, photos: Path) -> None:

@@ -59,7 +59,7 @@ export function drawFaces(canvas, bitmap, faces, { maxSide = 640, selected = -1,
     ctx.strokeRect(b.left * scale, b.top * scale, b.width * scale, b.height * scale);
     const label = face.label !== undefined ? face.label : String(i + 1);
     if (label) {
-      const size = Math.max(12, Math.round(canvas.width / 30));
+      const size = Math.max(11, Math.round(Math.min(canvas.width / 30, (b.height * scale) / 4)));
       ctx.font = `bold ${size}px system-ui, sans-serif`;
       const w = ctx.measureText(label).width + 8;
       const y = Math.max(0, b.top * scale - size - 6);
@@ -79,6 +79,17 @@ export function drawFaces(canvas, bitmap, faces, { maxSide = 640, selected = -1,
   });
   canvas.dataset.drawn = "true";
   return scale;
+}
+
+/** The index of the face whose box holds a click on `canvas` (drawn at `scale`), or -1. */
+export function faceAt(canvas, faces, scale, event) {
+  const rect = canvas.getBoundingClientRect();
+  const x = ((event.clientX - rect.left) * (canvas.width / rect.width)) / scale;
+  const y = ((event.clientY - rect.top) * (canvas.height / rect.height)) / scale;
+  return faces.findIndex((f) => {
+    const b = f.bounding_box;
+    return x >= b.left && x <= b.left + b.width && y >= b.top && y <= b.top + b.height;
+  });
 }
 
 /** A square thumbnail of one face region (with a margin), drawn into `canvas`. */

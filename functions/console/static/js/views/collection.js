@@ -133,11 +133,14 @@ function photosSection(collectionId, status, refreshCounts) {
   const el = h("section", { "aria-labelledby": "photos-title" }, h("h2", { id: "photos-title" }, "Photos"), grid, more);
   let token = null;
   let users = [];
+  let generation = 0;  // uploads finishing together reload at once: only the latest load may draw
 
   async function load(reset) {
-    if (reset) { token = null; clear(grid); }
+    const mine = reset ? ++generation : generation;
     try {
-      const page = await state.api.listImages(collectionId, token);
+      const page = await state.api.listImages(collectionId, reset ? null : token);
+      if (mine !== generation) return;
+      if (reset) clear(grid);
       token = page.next_token;
       more.hidden = !token;
       if (reset && !page.images.length) clear(grid, h("p", {}, "No photos yet: drop some above."));

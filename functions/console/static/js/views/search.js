@@ -1,7 +1,7 @@
 // Search: drop a photo, every face boxed, pick one (default the largest), ranked matches as face thumbnails.
 import { allowed, refusalPanel, state } from "../access.js";
 import { clear, errorBox, fmtSim, h } from "../dom.js";
-import { bitmapOf, drawCrop, drawFaces, dropZone, fileToBase64, imageFiles, largest, ownImage } from "../images.js";
+import { bitmapOf, drawCrop, drawFaces, dropZone, faceAt, fileToBase64, imageFiles, largest, ownImage } from "../images.js";
 
 const MAX_MATCHES = 24;
 
@@ -22,7 +22,11 @@ export async function searchView(main) {
   const sliderValue = h("output", { for: "threshold", id: "threshold-value" }, "80");
   const summary = h("p", { id: "match-summary", "aria-live": "polite" });
   const matches = h("ol", { class: "matches", id: "matches", "aria-label": "Matches, most similar first" });
-  const query = { bitmap: null, image: null, faces: [], selected: -1 };
+  const query = { bitmap: null, image: null, faces: [], selected: -1, scale: 1 };
+  canvas.addEventListener("click", (e) => {  // a click on a face picks it too (the buttons are the keyboard way)
+    const i = query.faces.length ? faceAt(canvas, query.faces, query.scale, e) : -1;
+    if (i >= 0 && i !== query.selected) choose(i);
+  });
 
   let collections = [];
   try {
@@ -56,7 +60,7 @@ export async function searchView(main) {
 
   async function choose(i) {
     query.selected = i;
-    drawFaces(canvas, query.bitmap, query.faces, { selected: i });
+    query.scale = drawFaces(canvas, query.bitmap, query.faces, { selected: i });
     renderChoices();
     const collectionId = select.value;
     if (!collectionId) return;
