@@ -13,7 +13,7 @@ from pydantic import Field
 from faceapi import models as m
 from faceapi.deps import Deps
 from faceapi.errors import InvalidParameter
-from faceapi.search import SearchedFace
+from faceapi.search import FacePicker, SearchedFace
 from faceengine import DetectedFace
 
 MIN_IOU = 0.3
@@ -56,3 +56,8 @@ def chosen_face(d: Deps, data: bytes, box: FaceBox, *, max_bytes: int) -> Search
     face = faces[scored[0][1]]
     embedding = engine.embed_faces(image, [face])[0]
     return SearchedFace(face, embedding, len(faces) - 1)
+
+
+def picker(d: Deps, box: FaceBox) -> FacePicker:
+    """The face picker of search_by_image for the face at `box`."""
+    return lambda data, max_bytes: chosen_face(d, data, box, max_bytes=max_bytes)

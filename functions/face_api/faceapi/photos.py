@@ -17,6 +17,7 @@ from faceapi import models as m
 from faceapi.deps import Deps
 from faceapi.errors import ResourceNotFound
 from facestore.errors import CollectionNotFound
+from facestore.uploads import upload_key
 
 MAX_PHOTOS_PAGE = 100
 DEFAULT_PHOTOS_PAGE = 25
@@ -81,7 +82,7 @@ def image_url(d: Deps, customer_id: str, collection_id: str, image_id: str) -> I
     url = d.s3.generate_presigned_url(
         "get_object", ExpiresIn=IMAGE_URL_EXPIRY_SECONDS, HttpMethod="GET",
         Params={"Bucket": d.settings.uploads_bucket,
-                "Key": images.upload_key(customer_id, collection_id, image_id),
+                "Key": upload_key(customer_id, collection_id, image_id),
                 "ResponseCacheControl": "private, no-store"})
     return ImageUrl(image_id=image_id, url=url, expires_in=IMAGE_URL_EXPIRY_SECONDS)
 
@@ -89,7 +90,7 @@ def image_url(d: Deps, customer_id: str, collection_id: str, image_id: str) -> I
 def delete_photo(d: Deps, customer_id: str, collection_id: str, image_id: str) -> DeletedImage:
     """Delete every version of the upload, then its faces and status (the later ObjectRemoved is a no-op)."""
     _require_collection(d, customer_id, collection_id)
-    key = images.upload_key(customer_id, collection_id, image_id)
+    key = upload_key(customer_id, collection_id, image_id)
     removed = _delete_versions(d.s3, d.settings.uploads_bucket, key)
     faces = d.store.delete_image(customer_id, collection_id, image_id, sequencer=None)
     if not removed and not faces:

@@ -11,7 +11,7 @@ metadata it keeps answers the result without a DynamoDB read per match.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -47,6 +47,9 @@ class Hit:
     similarity: float
 
 
+FacePicker = Callable[[bytes, int], SearchedFace]  # (image bytes, byte limit) -> the face to search
+
+
 @dataclass(frozen=True)
 class ImageSearch:
     """The face searched (see SearchedFace) and its matches, best first."""
@@ -56,8 +59,9 @@ class ImageSearch:
 
 
 def search_by_image(d: Deps, customer_id: str, collection_id: str, source: ImageSource, *, quality_filter: str,
-                    max_faces: int, threshold: float) -> ImageSearch:
-    """Search a collection with the largest face of the request's image (base64 or an uploaded object).
+                    max_faces: int, threshold: float, pick: FacePicker | None = None) -> ImageSearch:
+    """Search a collection with the largest face of the request's image (base64 or an uploaded object),
+    or with the face `pick(image bytes, byte limit)` chooses (the console's chosen face).
 
     The index freshness check (a DynamoDB read, and a delta or snapshot when stale) overlaps the
     embedding; a missing or another customer's collection raises CollectionNotFound (404) once the
@@ -65,7 +69,8 @@ def search_by_image(d: Deps, customer_id: str, collection_id: str, source: Image
     """
     index_ready = prefetch_index(d, customer_id, collection_id)
     data, limit = images.request_image(source, d.s3, d.settings.uploads_bucket, customer_id, collection_id)
-    searched = searched_face(d, data, quality_filter=quality_filter, max_bytes=limit)
+    searched = (pick(data, limit) if pick is not None
+                else searched_face(d, data, quality_filter=quality_filter, max_bytes=limit))
     index_ready.result()
     hits = [] if searched.embedding is None else search_faces(
         d, customer_id, collection_id, searched.embedding, max_faces=max_faces, threshold=threshold, synced=True)

@@ -21,10 +21,10 @@ _REFUSING = frozenset({ReasonCode.CUSTOMER_UNKNOWN, ReasonCode.POLICY_UNAVAILABL
                         "policy's decision with the refusing rule's reason. Audited as `manage`; never refused "
                         "to a known customer (a suspended or law-enforcement customer learns why it is refused).",
             responses=m.ERROR_RESPONSES)
-def who_am_i() -> account.Me:
+def who_am_i(d: deps.Container) -> account.Me:
     event = router.current_event.raw_event
     customer_id = authorizer_customer_id(event)
-    gate = deps.gate()
+    gate = d.gate
     decision = gate.check(customer_id, "manage", request_id=request_id_of(event), source="http GET /me")
     customer = None if decision.reason_code in _REFUSING else gate.registry.get_customer(customer_id)
     if customer is None:  # unknown (or removed between the check and now), or the registry is down

@@ -24,21 +24,21 @@ NextToken = Annotated[str | None, Query(max_length=2048, description="The next_t
             description="Photos whose upload was processed (indexed or refused), by image id; deleted photos "
                         "and uploads still pending are not listed, so a page may be shorter than max_results.",
             middlewares=[requires("manage", deps.gate)], responses=m.ERROR_RESPONSES)
-def list_images(collection_id: CollectionPath, max_results: MaxResults = photos.DEFAULT_PHOTOS_PAGE,
+def list_images(d: deps.Container, collection_id: CollectionPath, max_results: MaxResults = photos.DEFAULT_PHOTOS_PAGE,
                 next_token: NextToken = None) -> photos.PhotoList:
-    return photos.list_photos(deps.current(), current_customer_id(router), collection_id, max_results,
+    return photos.list_photos(d, current_customer_id(router), collection_id, max_results,
                               next_token or None)
 
 
 @router.get("/collections/<collection_id>/images/<image_id>/url", tags=["uploads"],
             summary="A short-lived presigned GET of one of your own uploaded photos",
             middlewares=[requires("manage", deps.gate)], responses=m.ERROR_RESPONSES)
-def get_image_url(collection_id: CollectionPath, image_id: ImagePath) -> photos.ImageUrl:
-    return photos.image_url(deps.current(), current_customer_id(router), collection_id, image_id)
+def get_image_url(d: deps.Container, collection_id: CollectionPath, image_id: ImagePath) -> photos.ImageUrl:
+    return photos.image_url(d, current_customer_id(router), collection_id, image_id)
 
 
 @router.delete("/collections/<collection_id>/images/<image_id>", tags=["uploads"],
                summary="Delete a photo: every version of its upload, its faces (they leave search) and its status",
                middlewares=[requires("delete", deps.gate)], responses=m.ERROR_RESPONSES)
-def delete_image(collection_id: CollectionPath, image_id: ImagePath) -> photos.DeletedImage:
-    return photos.delete_photo(deps.current(), current_customer_id(router), collection_id, image_id)
+def delete_image(d: deps.Container, collection_id: CollectionPath, image_id: ImagePath) -> photos.DeletedImage:
+    return photos.delete_photo(d, current_customer_id(router), collection_id, image_id)

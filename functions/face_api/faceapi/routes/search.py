@@ -31,6 +31,11 @@ def search_by_image(d: deps.Container, collection_id: CollectionPath,
     found = usecase.search_by_image(d, current_customer_id(router), collection_id, body,
                                     quality_filter=body.quality_filter, max_faces=body.max_faces,
                                     threshold=body.threshold)
+    return image_search_response(d, found)
+
+
+def image_search_response(d: deps.Deps, found: usecase.ImageSearch) -> m.SearchByImageResponse:
+    """The answer of a search by image (counted in the search metrics)."""
     searched, hits = found.searched, found.hits
     metrics.add_metric(name="FaceSearches", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="FaceSearchMatches", unit=MetricUnit.Count, value=len(hits))
