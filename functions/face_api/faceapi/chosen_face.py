@@ -3,7 +3,8 @@ picks one), rather than only the largest.
 
 The picked face is named by its bounding box, as POST /detect returned it; the face detected in the
 photo that overlaps it best (intersection over union ≥ MIN_IOU) is embedded and searched. Detection
-runs at the indexing size, so that small faces the user can see can be picked.
+runs at the indexing size, so that small faces the user can see can be picked. No face at the box is
+not an error, as for a search by image without a face: nothing is searched and the result is empty.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pydantic import Field
 
 from faceapi import models as m
 from faceapi.deps import Deps
-from faceapi.errors import InvalidParameter
 from faceapi.search import FacePicker, SearchedFace
 from faceengine import DetectedFace
 
@@ -45,14 +45,13 @@ def iou(a: FaceBox, face: DetectedFace) -> float:
 
 
 def chosen_face(d: Deps, data: bytes, box: FaceBox, *, max_bytes: int) -> SearchedFace:
-    """Detect every face, keep the one at `box`, embed only that one. 400 if no face is there."""
+    """Detect every face, keep the one at `box`, embed only that one (none: an empty SearchedFace)."""
     engine = d.engine
     image = engine.decode(data, max_bytes=max_bytes)
     faces = engine.detect_image(image).faces
     scored = sorted(((iou(box, f), i) for i, f in enumerate(faces)), reverse=True)
     if not scored or scored[0][0] < MIN_IOU:
-        raise InvalidParameter(f"bounding_box: no face of the image is there ({len(faces)} detected); "
-                               "use a box that POST /detect returned for this image")
+        return SearchedFace(None, None, len(faces))
     face = faces[scored[0][1]]
     embedding = engine.embed_faces(image, [face])[0]
     return SearchedFace(face, embedding, len(faces) - 1)

@@ -21,8 +21,8 @@ CollectionPath = Annotated[str, Path(pattern=m.ID_PATTERN, description="The coll
 @router.post("/collections/<collection_id>/search/face", tags=["search"],
              summary="Search the collection with a chosen face of an image (by its box from POST /detect)",
              description="As POST /collections/{collection_id}/search, but the face searched is the one at "
-                         "`bounding_box` instead of the largest: 400 INVALID_PARAMETER if no detected face "
-                         "overlaps it.",
+                         "`bounding_box` instead of the largest. No detected face at that box is not an "
+                         "error: `searched_face_bounding_box` is null and `face_matches` empty.",
              middlewares=[requires("search", deps.gate)], responses=m.ERROR_RESPONSES)
 def search_chosen_face(d: deps.Container, collection_id: CollectionPath,
                        body: Annotated[chosen_face.SearchChosenFaceRequest, Body()]) -> m.SearchByImageResponse:

@@ -68,6 +68,10 @@ export async function searchView(main) {
     clear(matches);
     try {
       const r = await state.api.searchFace(collectionId, query.image, query.faces[i].bounding_box, 0, MAX_MATCHES);
+      if (!r.searched_face_bounding_box) {
+        clear(summary, "The service found no face at that place of the photo; pick another face.");
+        return;
+      }
       renderMatches(collectionId, r.face_matches);
     } catch (err) { clear(summary); clear(status, errorBox(err, "Search failed")); }
   }
