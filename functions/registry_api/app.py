@@ -7,6 +7,7 @@ Wiring: `compose()` is the composition root; routes take the admin as a Powertoo
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -29,6 +30,7 @@ from facepolicy.admin_api import (
 from facepolicy.env import admin_from_env
 from facepolicy.errors import AuditUnavailable, RegistryError, RegistryUnavailable
 from facepolicy.http import admin_principal, request_id_of
+from facepolicy.quota import QuotaDefaults, Quotas
 
 logger = Logger()
 tracer = Tracer()
@@ -47,6 +49,12 @@ def get_admin() -> RegistryAdmin:
 
 
 Admin = Annotated[RegistryAdmin, Depends(get_admin)]
+
+
+def _customer(customer: Any) -> dict[str, Any]:
+    """The customer as shown, with `quota_limits`: its overrides over the deployment's defaults."""
+    limits = Quotas.effective(QuotaDefaults.from_env(os.environ), customer.quotas).view()
+    return {**customer_view(customer), "quota_limits": limits}
 
 
 def _who() -> dict[str, str]:
@@ -74,14 +82,14 @@ def list_customers(admin: Admin, limit: Annotated[int, Query(ge=1, le=100)] = 50
 
 @app.get("/admin/customers/<customer_id>")
 def get_customer(admin: Admin, customer_id: str) -> dict:
-    return {"customer": customer_view(admin.get_customer(customer_id)),
+    return {"customer": _customer(admin.get_customer(customer_id)),
             "keys": [key_view(k) for k in admin.list_keys(customer_id)]}
 
 
 @app.patch("/admin/customers/<customer_id>")
 def update_customer(admin: Admin, customer_id: str, body: UpdateCustomerRequest) -> dict:
     customer = admin.update_customer(customer_id, body.changes(), body.version, **_who())
-    return {"customer": customer_view(customer)}
+    return {"customer": _customer(customer)}
 
 
 @app.post("/admin/customers/<customer_id>/keys")

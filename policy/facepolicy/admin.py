@@ -20,12 +20,13 @@ from facepolicy.errors import CustomerNotFound, InvalidCustomer, InvalidTransiti
 from facepolicy.jurisdictions import is_jurisdiction
 from facepolicy.model import STATUSES, ApiKey, AuditRecord, Customer, IssuedKey, Page, ReasonCode
 from facepolicy.policy import Policy
+from facepolicy.quota import merge_overrides
 from facepolicy.registry import RegistryStore, hash_api_key, new_api_key, new_customer_id, new_key_id
 
 logger = Logger()
 
 CUSTOMER_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{2,63}$")
-UPDATABLE = ("name", "sector", "end_user_sectors", "jurisdiction", "status", "use_cases", "attested_at")
+UPDATABLE = ("name", "sector", "end_user_sectors", "jurisdiction", "status", "use_cases", "attested_at", "quotas")
 
 
 def customer_view(customer: Customer) -> dict[str, Any]:
@@ -135,10 +136,20 @@ class RegistryAdmin:
         normalized = {k: tuple(v) if k in ("end_user_sectors", "use_cases") else v for k, v in changes.items()}
         self._check(normalized)
         current = self.get_customer(customer_id)
+        quota_changes: Mapping[str, Any] = {}
+        merged: dict[str, int] = {}
+        if "quotas" in normalized:  # NAME=VALUE changes merge into the customer's overrides (None: back to default)
+            if not isinstance(normalized["quotas"], Mapping):
+                raise InvalidCustomer("quotas must map quota names to whole numbers (or null for the default)")
+            quota_changes = normalized["quotas"]
+            normalized["quotas"] = merged = merge_overrides(current.quotas, quota_changes)
         if current.status == "terminated" and normalized.get("status", "terminated") != "terminated":
             raise InvalidTransition("a terminated customer cannot be reactivated; create a new customer")
         updated = self.store.update_customer(customer_id, normalized, expected_version, iso_time(self.clock()))
-        details = {k: ",".join(v) if isinstance(v, tuple) else str(v) for k, v in normalized.items()}
+        details = {k: ",".join(v) if isinstance(v, tuple) else str(v) for k, v in normalized.items() if k != "quotas"}
+        if "quotas" in normalized:  # what was asked, and the overrides that result
+            details["quota_changes"] = ",".join(f"{k}={v}" for k, v in sorted(quota_changes.items()))
+            details["quotas"] = ",".join(f"{k}={v}" for k, v in sorted(merged.items()))
         self._audit(customer_id, "update_customer", principal=principal, request_id=request_id, source=source,
                     details={**details, "version": str(updated.version)})
         return updated

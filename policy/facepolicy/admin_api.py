@@ -51,9 +51,14 @@ class UpdateCustomerRequest(BaseModel):
     use_cases: list[str] | None = None
     status: str | None = None
     attested_at: str | None = None
+    quotas: dict[str, int | None] | None = Field(
+        None, description="Quota overrides to set (null: back to the deployment default), merged with the others.")
 
     def changes(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True, exclude={"version"})
+        changes = self.model_dump(exclude_none=True, exclude={"version", "quotas"})
+        if self.quotas is not None:
+            changes["quotas"] = dict(self.quotas)  # keeps the nulls: they clear overrides
+        return changes
 
 
 def error_body(code: str, message: str) -> dict[str, str]:

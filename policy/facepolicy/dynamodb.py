@@ -35,7 +35,8 @@ from facepolicy.errors import (
 from facepolicy.model import ApiKey, AuditRecord, Customer, Page
 
 PROFILE = "PROFILE"
-_CUSTOMER_FIELDS = ("name", "sector", "status", "end_user_sectors", "jurisdiction", "use_cases", "attested_at")
+_CUSTOMER_FIELDS = ("name", "sector", "status", "end_user_sectors", "jurisdiction", "use_cases", "attested_at",
+                    "quotas")
 
 
 def _customer_pk(customer_id: str) -> str:
@@ -79,7 +80,7 @@ def _customer_item(customer: Customer) -> dict[str, Any]:
         "status": customer.status, "end_user_sectors": list(customer.end_user_sectors),
         "jurisdiction": customer.jurisdiction, "use_cases": list(customer.use_cases),
         "attested_at": customer.attested_at, "created_at": customer.created_at,
-        "updated_at": customer.updated_at, "version": customer.version,
+        "updated_at": customer.updated_at, "version": customer.version, "quotas": dict(customer.quotas),
     }
 
 
@@ -90,6 +91,7 @@ def _customer_from_item(item: Mapping[str, Any]) -> Customer:
         jurisdiction=str(item.get("jurisdiction", "")), use_cases=tuple(item.get("use_cases", ())),
         attested_at=str(item.get("attested_at", "")), created_at=str(item.get("created_at", "")),
         updated_at=str(item.get("updated_at", "")), version=int(item.get("version", 0)),
+        quotas={str(k): int(v) for k, v in (item.get("quotas") or {}).items()},
     )
 
 

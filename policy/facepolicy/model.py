@@ -35,6 +35,7 @@ class Customer:
     created_at: str = ""
     updated_at: str = ""
     version: int = 1
+    quotas: dict[str, int] = field(default_factory=dict)  # overrides of the quota defaults (facepolicy.quota)
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 

@@ -63,6 +63,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     update.add_argument("--status")
     update.add_argument("--end-user-sector", dest="end_user_sectors", action="append", default=None)
     update.add_argument("--use-case", dest="use_cases", action="append", default=None)
+    update.add_argument("--quota", dest="quotas", action="append", type=_quota, default=None, metavar="NAME=VALUE",
+                        help="a quota override (repeatable): requests_per_second, an operation's rate (search, "
+                             "index, ...), max_collections, max_faces_per_collection; VALUE 'default' clears it")
     update.add_argument("--version", type=int, default=None, help="expected version (default: the current one)")
     update.set_defaults(func=remote(_update_customer))
 
@@ -103,10 +106,32 @@ def _create_customer(args: argparse.Namespace, client: Client) -> int:
     return 0
 
 
+QUOTA_COLUMNS = [
+    ("quota", lambda q: q.get("name")),
+    ("in force", lambda q: "unlimited" if q.get("limit") is None else q.get("limit")),
+    ("override", lambda q: q.get("override")),
+]
+
+
+def _quota(text: str) -> tuple[str, int | None]:
+    """NAME=VALUE of --quota (the service checks names and ranges); VALUE 'default' clears the override."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    if value.strip().lower() == "default":
+        return name.strip(), None
+    try:
+        return name.strip(), int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{name.strip()}: expected a whole number or 'default'") from None
+
+
 def _update_customer(args: argparse.Namespace, client: Client) -> int:
     changes: dict[str, Any] = {k: getattr(args, k) for k in
                                ("name", "sector", "jurisdiction", "status", "end_user_sectors", "use_cases")
                                if getattr(args, k) is not None}
+    if args.quotas:
+        changes["quotas"] = dict(args.quotas)
     result = client.update_customer(args.customer_id, changes, args.version)
     show(args.json, result, [result["customer"]], CUSTOMER_COLUMNS)
     return 0
@@ -123,9 +148,15 @@ def _show_customer(args: argparse.Namespace, client: Client) -> int:
     if args.json:
         print_json(result)
     else:
-        print(table([result["customer"]], CUSTOMER_COLUMNS))
+        customer = result["customer"]
+        print(table([customer], CUSTOMER_COLUMNS))
         print()
         print(table(result.get("keys", []), KEY_COLUMNS))
+        if "quota_limits" in customer:
+            overrides = customer.get("quotas") or {}
+            print()
+            rows = [{"name": k, "limit": v, "override": overrides.get(k)} for k, v in customer["quota_limits"].items()]
+            print(table(rows, QUOTA_COLUMNS))
     return 0
 
 

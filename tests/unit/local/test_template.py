@@ -48,7 +48,7 @@ def test_provision_creates_everything_and_wires_uploads_to_the_queue(template: d
         made = provision(session, template, Names())
         ddb, s3, sqs = session.client("dynamodb"), session.client("s3"), session.client("sqs")
         # Then every table exists with TTL where the template asks for it
-        assert set(made.tables) == {"RegistryTable", "AuditTable", "FacesTable"}
+        assert set(made.tables) == {"RegistryTable", "AuditTable", "FacesTable", "QuotaCountersTable"}
         ttl = ddb.describe_time_to_live(TableName=made.tables["AuditTable"])["TimeToLiveDescription"]
         assert ttl["AttributeName"] == "expires_at"
         # and the uploads bucket is versioned and its redrive policy points at the DLQ
