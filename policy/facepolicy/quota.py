@@ -248,3 +248,91 @@ class RateLimiter:
             if len(self._leases) > 10_000:  # old windows of idle customers
                 self._leases = {k: v for k, v in self._leases.items() if v.window == window}
             return granted > 0
+
+
+# ---------------------------------------------------------------- enforcement
+class QuotaExceeded(Exception):
+    """A count quota would be passed (collections on create; faces in the indexer)."""
+
+    def __init__(self, quota: str, limit: int, message: str) -> None:
+        super().__init__(message)
+        self.quota = quota
+        self.limit = limit
+        self.message = message
+
+
+class _Registry(Protocol):
+    def get_customer(self, customer_id: str) -> Any: ...
+
+
+class _Metrics(Protocol):
+    def add_metric(self, name: str, unit: Any, value: float, *args: Any, **kwargs: Any) -> None: ...
+
+
+class QuotaEnforcer:
+    """A customer's quotas, applied after the policy allowed it: rates per request, counts on growth.
+
+    Reads the customer through the (cached) registry the gate already uses, so checking costs no extra
+    registry read; `limiter=None` leaves rates unenforced (no counters table configured).
+    """
+
+    def __init__(self, registry: _Registry, defaults: QuotaDefaults, limiter: RateLimiter | None = None,
+                 metrics: _Metrics | None = None) -> None:
+        self.registry = registry
+        self.defaults = defaults
+        self.limiter = limiter
+        self.metrics = metrics
+
+    def quotas(self, customer_id: str) -> Quotas:
+        customer = self.registry.get_customer(customer_id) if customer_id else None
+        return Quotas.effective(self.defaults, getattr(customer, "quotas", None))
+
+    def admit(self, customer_id: str, operation: str, *, request_id: str = "") -> Admission:
+        """One request of `operation`: ADMITTED, or throttled (logged and counted, nothing else done)."""
+        if self.limiter is None or operation in UNLIMITED_OPERATIONS:
+            return ADMITTED
+        admission = self.limiter.admit(customer_id, operation, self.quotas(customer_id))
+        if not admission.allowed:
+            logger.warning("quota: throttled", customer_id=customer_id, operation=operation, scope=admission.scope,
+                           limit=admission.limit, request_id=request_id)
+            self._count("QuotaThrottled", f"QuotaThrottled_{operation}")
+        return admission
+
+    def check_collections(self, customer_id: str, count_up_to: Callable[[int], int]) -> None:
+        """Raise QuotaExceeded if the customer already holds max_collections; `count_up_to(n)` counts its
+        collections, stopping at n."""
+        limit = self.quotas(customer_id).max_collections
+        if limit is None:
+            return
+        if count_up_to(limit) >= limit:
+            self._count("QuotaCollectionsExceeded")
+            logger.warning("quota: collection limit", customer_id=customer_id, limit=limit)
+            raise QuotaExceeded(MAX_COLLECTIONS, limit,
+                                f"the customer already holds its {limit} collections (quota max_collections)")
+
+    def check_faces(self, customer_id: str, collection_id: str, current: int, adding: int) -> None:
+        """Raise QuotaExceeded if `adding` faces to a collection holding `current` would pass the quota."""
+        limit = self.quotas(customer_id).max_faces_per_collection
+        if limit is None or adding <= 0 or current + adding <= limit:
+            return
+        self._count("QuotaFacesRejected")
+        logger.warning("quota: face limit", customer_id=customer_id, collection_id=collection_id, limit=limit,
+                       current=current, adding=adding)
+        raise QuotaExceeded(MAX_FACES_PER_COLLECTION, limit,
+                            f"the collection holds {current} faces; {adding} more would pass its quota of {limit}")
+
+    def _count(self, *names: str) -> None:
+        if self.metrics is None:
+            return
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        for name in names:
+            self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def throttled_body(admission: Admission) -> dict[str, Any]:
+    """The 429 body: code THROTTLED, which rate, and when to retry (also in Retry-After)."""
+    which = "requests_per_second" if admission.scope == ALL else f"{admission.scope} rate"
+    return {"code": THROTTLED, "message": f"over the {which} quota ({admission.limit}/s); retry after "
+            f"{admission.retry_after} s", "quota": REQUESTS_PER_SECOND if admission.scope == ALL else admission.scope,
+            "limit": admission.limit, "retry_after": admission.retry_after}

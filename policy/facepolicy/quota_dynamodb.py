@@ -9,11 +9,13 @@ QuotaUnavailable here; nothing above this module sees them.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from facepolicy.quota import QuotaUnavailable
+from facepolicy.quota import QuotaDefaults, QuotaEnforcer, QuotaUnavailable, RateLimiter
 
 _ATTEMPTS = 3
 
@@ -57,3 +59,16 @@ class DynamoDBCounterStore:
             except (ClientError, BotoCoreError) as read_exc:
                 raise QuotaUnavailable(f"quota counter read failed: {read_exc}") from read_exc
         return int((item or {}).get("used", {}).get("N", "0"))
+
+
+def enforcer_from_env(registry: Any, environ: Mapping[str, str] | None = None, *, metrics: Any = None,
+                      client: Any = None) -> QuotaEnforcer:
+    """Defaults from QUOTA_* variables; counters in QUOTA_TABLE (rates unenforced when it is unset)."""
+    env = os.environ if environ is None else environ
+    table = env.get("QUOTA_TABLE", "")
+    limiter = None
+    if table:
+        import boto3
+
+        limiter = RateLimiter(DynamoDBCounterStore(client or boto3.client("dynamodb"), table))
+    return QuotaEnforcer(registry, QuotaDefaults.from_env(env), limiter, metrics=metrics)
