@@ -1,6 +1,6 @@
 // Images in the browser: files to base64, the customer's own uploads (presigned GET), faces drawn on canvases.
 
-const COLORS = ["#ffd24d", "#4dd2ff", "#ff7a59", "#7dff7a", "#d07aff", "#ff4da6"];
+const COLORS = ["#4dd2ff", "#ff7a59", "#7dff7a", "#d07aff", "#ff4da6", "#ffffff"];  // yellow marks the chosen face
 
 export function fileToBase64(file) {
   return new Promise((resolve, reject) => {
@@ -51,7 +51,7 @@ export function drawFaces(canvas, bitmap, faces, { maxSide = 640, selected = -1,
   const line = Math.max(2, Math.round(canvas.width / 220));
   faces.forEach((face, i) => {
     const b = face.bounding_box;
-    const color = i === selected ? "#ffd24d" : COLORS[(i + 1) % COLORS.length];
+    const color = i === selected ? "#ffd24d" : COLORS[i % COLORS.length];
     ctx.lineWidth = i === selected ? line * 2 : line;
     ctx.strokeStyle = "#000";
     ctx.strokeRect(b.left * scale - 1, b.top * scale - 1, b.width * scale + 2, b.height * scale + 2);
