@@ -255,6 +255,11 @@ def test_usable_at_360_px_without_csp_violations(browser: Any, console: str) -> 
         wait_for(browser, lambda d: all_css(d, "#photos .photo"), what="the photo grid")
         assert browser.execute_script("return document.documentElement.scrollWidth") <= 360
         screenshot(browser, "07-collection-360px")
+        # every field has a label a screen reader can read, and every button a name
+        assert browser.execute_script("""return [...document.querySelectorAll('input, select')]
+            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).length""") == 0
+        assert browser.execute_script("""return [...document.querySelectorAll('button')]
+            .filter(b => !(b.textContent.trim() || b.getAttribute('aria-label'))).length""") == 0
     finally:
         browser.set_window_size(size["width"], size["height"])
     assert csp_violations(browser) == []
