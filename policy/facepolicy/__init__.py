@@ -7,65 +7,14 @@ Settings and adapters from the environment: env.py. The registry admin: admin.py
 
 Importing the package imports nothing else: a function imports the modules it uses (the authorizer
 needs registry.py and env.py, never the admin, the HTTP helpers, PyYAML or jsonschema). The names
-below are re-exported lazily for convenience. Imports: Powertools, PyYAML, jsonschema; boto3 only in
-`dynamodb.py` and `env.py`.
+below are re-exported lazily for convenience (typed Any: the layer's own code imports from the
+modules). Imports: Powertools, PyYAML, jsonschema; boto3 only in `dynamodb.py` and `env.py`.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from facepolicy.admin import RegistryAdmin, audit_view, customer_view, key_view
-    from facepolicy.audit import AuditLog, InMemoryAuditLog, iso_time
-    from facepolicy.dynamodb import DynamoDBAuditLog, DynamoDBRegistry
-    from facepolicy.errors import (
-        AuditUnavailable,
-        CustomerExists,
-        CustomerNotFound,
-        InvalidCustomer,
-        InvalidTransition,
-        KeyNotFound,
-        MissingPolicyCheck,
-        PolicyDenied,
-        PolicyError,
-        RegistryError,
-        RegistryUnavailable,
-        VersionConflict,
-    )
-    from facepolicy.gate import PolicyGate, deny_metric_name
-    from facepolicy.http import (
-        PolicyHttpResolver,
-        admin_principal,
-        authorizer_customer_id,
-        current_customer_id,
-        current_decision,
-        denied_response,
-        register_policy_handlers,
-        request_id_of,
-        requires,
-    )
-    from facepolicy.model import (
-        OPERATIONS,
-        STATUSES,
-        ApiKey,
-        AuditRecord,
-        Customer,
-        Decision,
-        IssuedKey,
-        Page,
-        ReasonCode,
-    )
-    from facepolicy.policy import Policy, Rule, decide, load_policy
-    from facepolicy.registry import (
-        CachedRegistry,
-        CustomerRegistry,
-        InMemoryRegistry,
-        RegistryStore,
-        hash_api_key,
-        new_api_key,
-    )
+from typing import Any
 
 _MODULE_OF = {
     **dict.fromkeys(("RegistryAdmin", "audit_view", "customer_view", "key_view"), "admin"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .tokens import DEFAULT_TOKEN_KEY
@@ -29,17 +29,16 @@ class StoreSettings:
     """FACES_TABLE, INDEX_BUCKET (snapshots), VECTOR_CACHE_MB, FACESTORE_TOKEN_KEY (pagination MACs)."""
 
     faces_table: str
+    token_key: bytes = field(default=DEFAULT_TOKEN_KEY, repr=False)  # a secret: never in a log line
     index_bucket: str = ""
     vector_cache_mb: int = DEFAULT_CACHE_MB
-    token_key: bytes = DEFAULT_TOKEN_KEY
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StoreSettings:
-        env = os.environ if environ is None else environ
-        key = env.get("FACESTORE_TOKEN_KEY", "")
-        return cls(faces_table=env.get("FACES_TABLE", ""), index_bucket=env.get("INDEX_BUCKET", ""),
-                   vector_cache_mb=int(env.get("VECTOR_CACHE_MB", "") or DEFAULT_CACHE_MB),
-                   token_key=key.encode() if key else DEFAULT_TOKEN_KEY)
+        get = (os.environ if environ is None else environ).get
+        return cls(faces_table=get("FACES_TABLE", ""), index_bucket=get("INDEX_BUCKET", ""),
+                   vector_cache_mb=int(get("VECTOR_CACHE_MB", "") or DEFAULT_CACHE_MB),
+                   token_key=get("FACESTORE_TOKEN_KEY", "").encode() or DEFAULT_TOKEN_KEY)
 
 
 def face_store(settings: StoreSettings, dynamodb: Any) -> DynamoDBFaceStore:
