@@ -73,6 +73,8 @@ def test_route_gets_a_payload_v2_event_with_the_authorizer_context() -> None:
     assert isinstance(ctx["timeEpoch"], int)
     assert ctx["authorizer"] == {"lambda": {"customer_id": "cus_1"}}
     assert event["body"] == '{"image":""}' and event["isBase64Encoded"] is False
+    # And the answer carries the event's request id, as API Gateway's apigw-requestid (audit records name it)
+    assert response.headers["apigw-requestid"] == ctx["requestId"]
 
 
 def test_binary_bodies_are_base64_encoded() -> None:

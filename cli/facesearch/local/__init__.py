@@ -6,6 +6,7 @@
   responses), AWS_IAM (SigV4 with the local admin key) and NONE routes, the gateway's own 401/403/404/500.
 - `poller`: Lambda's SQS event source mapping (batch size, window, partial batch responses, DLQ via redrive).
 - `s3events`: the S3 notifications moto omits (versionId, sequencer, ObjectRemoved on versioned buckets).
+- `faults`: the storm mode (`--faults`): throttled/failing AWS calls, crashing batches, a registry outage.
 - `stack`: `LocalStack`, all of the above in one process; `serve`: `facesearch local serve`;
   `process`: a stack in a child process (the demo and the e2e tests).
 """

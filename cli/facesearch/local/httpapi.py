@@ -327,7 +327,13 @@ class Gateway:
         event = build_event(method=method, raw_path=raw_path, raw_query=raw_query, headers=headers, body=body,
                             route=route, path_parameters=params, stage=self.stage, source_ip=source_ip,
                             api_id=self.api_id.lower())
-        denied = self._authorise(route, event, method, base_url + target, headers, body)
+        response = self._run(route, event, method, base_url + target, headers, body)
+        response.headers["apigw-requestid"] = event["requestContext"]["requestId"]  # as API Gateway: the event's id
+        return response
+
+    def _run(self, route: Route, event: dict[str, Any], method: str, url: str, headers: Mapping[str, str],
+             body: bytes) -> Response:
+        denied = self._authorise(route, event, method, url, headers, body)
         if denied is not None:
             return denied
         if len(json.dumps(event)) > MAX_EVENT_BYTES:  # Lambda refuses the invocation; the caller sees a 413
@@ -427,11 +433,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, response: Response, close: bool = False) -> None:
         self.send_response(response.status)
         for name, value in response.headers.items():
-            if name not in ("content-length", "connection", "transfer-encoding"):
+            if name not in ("content-length", "connection", "transfer-encoding", "apigw-requestid"):
                 self.send_header(name, value)
         for cookie in response.cookies:
             self.send_header("set-cookie", cookie)
-        self.send_header("apigw-requestid", uuid.uuid4().hex[:16])
+        self.send_header("apigw-requestid", response.headers.get("apigw-requestid") or uuid.uuid4().hex[:16])
         self.send_header("content-length", str(len(response.body)))
         if close:
             self.send_header("connection", "close")

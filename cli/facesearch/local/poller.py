@@ -107,7 +107,8 @@ class SqsPoller:
 
     def __init__(self, sqs: Any, queue_url: str, queue_arn: str, handler: SqsHandler, mapping: SqsMapping, *,
                  region: str, retry_delay: int = 1, wait_seconds: int = 1,
-                 dlq_url: str | None = None, max_receive_count: int | None = None) -> None:
+                 dlq_url: str | None = None, max_receive_count: int | None = None,
+                 visibility_timeout: int | None = None) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
         self.queue_arn = queue_arn
@@ -118,6 +119,7 @@ class SqsPoller:
         self.wait_seconds = wait_seconds
         self.dlq_url = dlq_url
         self.max_receive_count = max_receive_count
+        self.visibility_timeout = visibility_timeout  # None: the queue's own
         self.batches = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"sqs-poller-{mapping.function_id}", daemon=True)
@@ -131,9 +133,10 @@ class SqsPoller:
         self._thread.join(timeout=10)
 
     def _receive(self, limit: int, wait: int) -> list[dict[str, Any]]:
+        extra = {} if self.visibility_timeout is None else {"VisibilityTimeout": self.visibility_timeout}
         result = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=max(1, min(10, limit)),
                                           WaitTimeSeconds=wait, AttributeNames=["All"],
-                                          MessageAttributeNames=["All"])
+                                          MessageAttributeNames=["All"], **extra)
         messages: list[dict[str, Any]] = result.get("Messages", [])
         return messages
 

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from facesearch.local.faults import FaultPlan
 from facesearch.local.stack import LocalStack, StackOptions, write_state
 from facesearch.local.template import ROOT
 
@@ -37,6 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE",
                         help="template parameters, as sam deploy takes them (e.g. PolicyCacheSeconds=0)")
     parser.add_argument("--no-metrics", action="store_true", help="disable Powertools metrics output")
+    parser.add_argument("--faults", type=FaultPlan.parse, default=None, metavar="SPEC",
+                        help="inject faults, e.g. 'share=0.2,sticky=0.02,crash=0.25,outage=5/15,seed=7' "
+                             "(see facesearch.local.faults)")
+    parser.add_argument("--faults-report", default="", metavar="FILE",
+                        help="write the counts of injected faults to FILE (JSON) at stop")
 
 
 def serve(args: argparse.Namespace, announce: Any = print) -> int:
@@ -47,7 +53,7 @@ def serve(args: argparse.Namespace, announce: Any = print) -> int:
     parameters = dict(item.split("=", 1) for item in args.parameter_overrides if "=" in item)
     options = StackOptions(port=args.port, moto_port=args.moto_port, log_level=args.log_level,
                            metrics=not args.no_metrics, authorizer_cache_seconds=args.authorizer_cache_seconds,
-                           parameters=parameters)
+                           parameters=parameters, faults=args.faults, faults_report=args.faults_report)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:

@@ -25,6 +25,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from facesearch.local import s3events
+from facesearch.local.faults import FaultInjector, FaultPlan
 from facesearch.local.functions import function_ids
 from facesearch.local.httpapi import AdminKey, Gateway, HttpApiServer
 from facesearch.local.poller import SqsPoller, read_sqs_mappings
@@ -58,6 +59,10 @@ class StackOptions:
     retry_delay_seconds: int = 1
     parameters: dict[str, str] = field(default_factory=dict)  # template parameter overrides
     extra_env: dict[str, str] = field(default_factory=dict)
+    faults: FaultPlan | None = None  # a storm (facesearch.local.faults); None: AWS behaves
+    faults_report: str = ""  # where to write what was injected, at stop
+    # in a storm, messages whose batch crashed or whose delete failed come back after this (not 6 minutes)
+    storm_visibility_seconds: int = 5
 
 
 class LocalStack:
@@ -79,6 +84,7 @@ class LocalStack:
         self._http: HttpApiServer | None = None
         self._saved_env: dict[str, str | None] = {}
         self._loaded_modules: list[str] = []
+        self.faults: FaultInjector | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> LocalStack:
@@ -101,6 +107,8 @@ class LocalStack:
         self._moto.start()
         self.moto_endpoint = f"http://127.0.0.1:{moto_port}"
         s3events.install()
+        if opts.faults is not None and opts.faults.active:  # before any session: its clients carry the hooks
+            self.faults = FaultInjector(opts.faults).install()
         session = boto3.Session(aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                                 aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                                 region_name=opts.region)
@@ -123,6 +131,9 @@ class LocalStack:
         self._http = HttpApiServer(gateway, opts.port).start()
         self.endpoint = self._http.endpoint
         self._start_pollers(session)
+        if self.faults is not None:
+            self.faults.registry_table = self.provisioned.tables.get("RegistryTable", "")
+            self.faults.arm()
         log.info("local stack up: api %s, moto %s", self.endpoint, self.moto_endpoint)
         return self
 
@@ -138,6 +149,12 @@ class LocalStack:
             self._moto.stop()
             self._moto = None
         s3events.uninstall()
+        if self.faults is not None:
+            log.warning("faults injected: %s", self.faults.counts())
+            if self.options.faults_report:
+                self.faults.write_report(self.options.faults_report)
+            self.faults.uninstall()
+            self.faults = None
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -212,10 +229,13 @@ class LocalStack:
         for mapping in read_sqs_mappings(self.template):
             runtime = self.runtimes[mapping.function_id]
             queue_url = self.provisioned.queues[mapping.queue_logical_id]
+            handler: Any = lambda event, runtime=runtime: runtime.invoke(event)  # noqa: E731
+            if self.faults is not None:
+                handler = self.faults.crashing(handler)
             poller = SqsPoller(sqs, queue_url, self.provisioned.queue_arns[mapping.queue_logical_id],
-                               lambda event, runtime=runtime: runtime.invoke(event),  # type: ignore[misc]
-                               mapping, region=self.options.region,
-                               retry_delay=self.options.retry_delay_seconds)
+                               handler, mapping, region=self.options.region,
+                               retry_delay=self.options.retry_delay_seconds,
+                               visibility_timeout=self.options.storm_visibility_seconds if self.faults else None)
             self.pollers.append(poller.start())
 
 
