@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from facesearch.client import Client
+from facesearch.commands import dlq as dlq_commands
 from facesearch.commands.common import connection_options, remote
 from facesearch.output import print_json, show, table
 
@@ -91,6 +92,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     audit.add_argument("--until", default="", help="ISO 8601 time")
     audit.add_argument("--limit", type=int, default=50)
     audit.set_defaults(func=remote(_audit))
+
+    dlq_commands.register(groups)
 
 
 def _create_customer(args: argparse.Namespace, client: Client) -> int:
