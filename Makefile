@@ -5,13 +5,14 @@ export SAM_CLI_TELEMETRY = 0
 # sam build needs python3.12 on PATH; pyenv's shim may not answer, so put the real one first.
 PY312_DIR = $(shell dirname $$(bash scripts/setup.sh --print-python 2>/dev/null))
 
-.PHONY: setup test lint typecheck unit functional e2e browser cfn-lint checkov validate bench demo serve build clean
+.PHONY: setup test lint typecheck unit functional e2e browser cfn-lint checkov validate bench load demo serve build clean
 
 setup:
 	@bash scripts/setup.sh
 
 test: setup lint cfn-lint checkov
 	@bash scripts/chromium.sh --check
+	@bash scripts/setup_load.sh
 	$(PY) -m pytest -q
 
 lint:
@@ -35,6 +36,7 @@ functional: setup
 
 e2e: setup
 	@bash scripts/chromium.sh --check
+	@bash scripts/setup_load.sh
 	$(PY) -m pytest -q tests/e2e
 
 browser: setup
@@ -44,6 +46,11 @@ browser: setup
 bench: setup
 	@bash scripts/setup_bench.sh
 	$(PY) -m bench
+
+# locust load, then a fault storm, on fresh local stacks (loopback, bounded); prints p50/p95 and the invariants
+load: setup
+	@bash scripts/setup_load.sh
+	$(PY) -m bench.load
 
 demo: setup
 	$(PY) -m facesearch.demo
