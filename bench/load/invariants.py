@@ -8,7 +8,9 @@ Pure functions (no I/O): `bench.load.run` gathers the observations, `check` retu
   image it came from, and its face count says so;
 - no 5xx in a plain load run;
 - the police customer was never served, its objects put straight into the bucket ended REJECTED_POLICY
-  with every version purged, and every refusal any client saw is in the audit log under its request id.
+  with every version purged, and every refusal any client saw is in the audit table under its request id,
+  or, when the table write itself failed, in the gate's structured log line (counted apart: the audit
+  table alone then misses it).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class Observed:
     faces: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # collection key -> faces listed
     face_counts: dict[str, int] = field(default_factory=dict)  # collection key -> describe's face_count
     audited_request_ids: set[str] = field(default_factory=set)
+    # refusals whose audit-table write failed: the gate's structured log line is their only record
+    log_only_request_ids: set[str] = field(default_factory=set)
     police_objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> {status, versions}
     police_index_denials: int = 0  # audit records: index_faces refused the police customer
     dlq_depth: int = 0
@@ -48,6 +52,7 @@ class Summary:
     refusals: int = 0
     police_refusals: int = 0
     police_served: int = 0
+    audited_in_log_only: int = 0
     violations: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -57,7 +62,8 @@ class Summary:
             f"faces indexed {self.faces_indexed}, deleted {self.faces_deleted}, in collections "
             f"{self.faces_present} (expected {self.faces_indexed - self.faces_deleted})",
             f"5xx answers {self.server_errors}; refusals {self.refusals} (police {self.police_refusals}), "
-            f"police served {self.police_served}",
+            f"police served {self.police_served}; refusals audited in the log only (audit table write failed) "
+            f"{self.audited_in_log_only}",
             "invariants: " + ("all hold" if not self.violations else f"{len(self.violations)} VIOLATED"),
             *(f"  - {v}" for v in self.violations[:30]),
         ]
@@ -142,7 +148,11 @@ def _check_refusals(entries: list[Mapping[str, Any]], observed: Observed, out: S
     out.police_served = sum(1 for e in entries if e["event"] == "police_served")
     if out.police_served:
         out.violations.append(f"the police customer was served {out.police_served} times")
-    unaudited = [e for e in refusals if e.get("request_id") not in observed.audited_request_ids]
+    in_log = [e for e in refusals if e.get("request_id") not in observed.audited_request_ids
+              and e.get("request_id") in observed.log_only_request_ids]
+    out.audited_in_log_only = len(in_log)
+    unaudited = [e for e in refusals if e.get("request_id") not in observed.audited_request_ids
+                 and e.get("request_id") not in observed.log_only_request_ids]
     if unaudited:
         out.violations.append(f"{len(unaudited)} refusals not in the audit log, e.g. "
                               f"{[(e['route'], e['code'], e.get('request_id')) for e in unaudited[:3]]}")

@@ -136,6 +136,7 @@ def run(options: LoadOptions) -> LoadResult:
         entries = _read_journal(journal_path)
         observed = _drain_and_observe(admin, aws, customers, entries, police_keys, options.drain_seconds)
         _phase("drained and observed", started)
+    observed.log_only_request_ids = audit_unavailable_request_ids(stack.log_file)
     faults = json.loads(faults_path.read_text())["injected"] if faults_path.exists() else {}
     summary = check(_read_journal(journal_path), observed, allow_5xx=bool(options.faults))
     return LoadResult(options, summary, routes, faults, time.monotonic() - started)
@@ -272,6 +273,22 @@ def _drain_and_observe(admin: Client, aws: _Aws, customers: list[dict[str, Any]]
             "status": observed.statuses.get(image_id, {}).get("status"),
             "versions": len(versions.get("Versions", []))}  # delete markers hold no image
     return observed
+
+
+def audit_unavailable_request_ids(log_file: Path) -> set[str]:
+    """Request ids of decisions whose audit record could not be written to the table: the gate's
+    structured log line ("policy audit unavailable") is then their only audit trail."""
+    found: set[str] = set()
+    for line in log_file.read_text(errors="replace").splitlines():
+        if "policy audit unavailable" not in line or not line.startswith("{"):
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("message") == "policy audit unavailable" and entry.get("request_id"):
+            found.add(str(entry["request_id"]))
+    return found
 
 
 def _audit(admin: Client, customer_id: str) -> list[dict[str, Any]]:

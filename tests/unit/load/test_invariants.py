@@ -65,3 +65,11 @@ def test_a_storm_may_answer_5xx_but_not_lose_work() -> None:
     journal, observed = healthy()
     journal.append({"event": "5xx", "route": "GET /x", "status": 503})
     assert check(journal, observed, allow_5xx=True).violations == []
+
+
+def test_a_refusal_whose_table_write_failed_is_audited_by_its_log_line_and_counted() -> None:
+    journal, observed = healthy()
+    observed.audited_request_ids.clear()
+    observed.log_only_request_ids = {"r1"}
+    summary = check(journal, observed, allow_5xx=False)
+    assert summary.violations == [] and summary.audited_in_log_only == 1
