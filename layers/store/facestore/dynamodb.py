@@ -799,6 +799,40 @@ class DynamoDBFaceStore:
         self._delete_items(keys)
         return len(keys)
 
+    # -------------------------------------------------------------- erasure
+    def purge_customer(
+        self, customer_id: str, *, cursor: str | None = None, max_items: int = 2000
+    ) -> tuple[dict[str, int], str | None]:
+        """A filtered Scan of the whole table (erasures are rare; it finds orphans no query would):
+        the customer's collection items (pk CUST#id) and every item of its collection partitions
+        (pk COLL#id#...). The cursor is the scan position, signed like a page token."""
+        kinds = {"COLL#": "collections", "FACE#": "faces", "USER#": "users", "IMG#": "images"}
+        counts = {"collections": 0, "faces": 0, "users": 0, "images": 0, "other": 0}
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "pk = :cust OR begins_with(pk, :coll)",
+            "ExpressionAttributeValues": _ser({":cust": _cust_pk(customer_id), ":coll": f"COLL#{customer_id}#"}),
+            "ProjectionExpression": "pk, sk", "ConsistentRead": True, "Limit": min(max(max_items, 1), 1000),
+        }
+        if cursor:
+            pk, _, sk = decode_token(f"purge#{customer_id}", cursor).partition("\n")
+            kwargs["ExclusiveStartKey"] = _ser({"pk": pk, "sk": sk})
+        examined = 0
+        while True:
+            page = self._call("scan", **kwargs)
+            keys = [{"pk": i["pk"]["S"], "sk": i["sk"]["S"]} for i in page.get("Items", [])]
+            self._delete_items(keys)
+            for key in keys:
+                counts[next((v for k, v in kinds.items() if key["sk"].startswith(k)), "other")] += 1
+            examined += int(page.get("ScannedCount", 0))
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                logger.info("customer purged", extra={"customer_id": customer_id, **counts})
+                return counts, None
+            kwargs["ExclusiveStartKey"] = last
+            if examined >= max_items:
+                position = f"{last['pk']['S']}\n{last['sk']['S']}"
+                return counts, encode_token(f"purge#{customer_id}", position)
+
 
 def _chunks(items: Sequence[Any], size: Callable[[list[Any]], int]) -> Iterator[list[Any]]:
     """Split `items` into lists whose transaction size (by `size`) stays within MAX_TX_ITEMS."""

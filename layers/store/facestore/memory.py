@@ -388,3 +388,20 @@ class InMemoryFaceStore:
             for v in doomed:
                 del part.changes[v]
             return len(doomed)
+
+    # -------------------------------------------------------------- erasure
+    def purge_customer(
+        self, customer_id: str, *, cursor: str | None = None, max_items: int = 2000
+    ) -> tuple[dict[str, int], str | None]:
+        check_key_id(customer_id, "customer_id")
+        counts = {"collections": 0, "faces": 0, "users": 0, "images": 0, "other": 0}
+        with self._lock:
+            for key in [k for k in self._parts if k[0] == customer_id]:
+                part = self._parts.pop(key)
+                counts["collections"] += 1
+                counts["faces"] += len(part.faces)
+                counts["users"] += len(part.users)
+                counts["other"] += len(part.changes)
+            for key in [k for k in self._images if k[0] == customer_id]:
+                counts["images"] += sum(1 for i in self._images.pop(key).values() if i.status is not None)
+        return counts, None

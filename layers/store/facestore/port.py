@@ -148,3 +148,14 @@ class FaceStore(Protocol):
     def compact_changes(self, customer_id: str, collection_id: str) -> int:
         """Delete change-log items at or below the log floor; returns how many."""
         ...
+
+    # -------------------------------------------------------------- erasure
+    def purge_customer(
+        self, customer_id: str, *, cursor: str | None = None, max_items: int = 2000
+    ) -> tuple[dict[str, int], str | None]:
+        """Delete everything stored for the customer: collections with their faces, users, image
+        statuses and change logs, including what an interrupted delete_collection or a status recorded
+        for a missing collection left behind. Bounded work: examines about `max_items` items and returns
+        (counts deleted by kind: collections, faces, users, images, other; the cursor to resume with,
+        None when done). Idempotent; another customer's items are never touched."""
+        ...

@@ -415,3 +415,59 @@ def test_snapshot_marks_and_compaction(coll: Any) -> None:
     with pytest.raises(ChangeLogCompacted):
         coll.changes_since(C, K, 1)
     assert len(coll.changes_since(C, K, 2).added) == 2
+
+
+# ------------------------------------------------------------------ erasure
+def _stock(store: Any, customer: str) -> None:
+    """Two collections with faces, a user and statuses, plus a status recorded for a missing collection."""
+    for collection in ("k1", "k2"):
+        store.create_collection(customer, collection, "m")
+        faces = make_faces(customer, collection, "img1", n=3)
+        store.put_faces(customer, collection, faces)
+        store.put_image_status(ImageStatus(customer, collection, "img1", "INDEXED",
+                                           face_ids=tuple(f.face_id for f in faces)))
+        store.create_user(customer, collection, "u1")
+    store.put_image_status(ImageStatus(customer, "gone", "img9", "NO_FACES"))
+
+
+def test_purge_customer_removes_everything_of_one_customer_only(store: Any) -> None:
+    # Given two customers with collections, faces, users and statuses (one orphaned)
+    _stock(store, "cust-x")
+    _stock(store, "cust-y")
+    # When one customer is purged, page by page
+    totals: dict[str, int] = {}
+    cursor: str | None = None
+    for _ in range(100):
+        counts, cursor = store.purge_customer("cust-x", cursor=cursor, max_items=5)
+        for kind, n in counts.items():
+            totals[kind] = totals.get(kind, 0) + n
+        if cursor is None:
+            break
+    # Then nothing of it is left, and the counts say what went
+    assert cursor is None
+    assert (totals["collections"], totals["faces"], totals["users"], totals["images"]) == (2, 6, 2, 3)
+    assert store.list_collections("cust-x", 10, None) == ([], None)
+    assert store.get_image_status("cust-x", "gone", "img9") is None
+    assert store.get_image_status("cust-x", "k1", "img1") is None
+    # And the other customer is untouched
+    assert [c.collection_id for c in store.list_collections("cust-y", 10, None)[0]] == ["k1", "k2"]
+    assert store.get_collection("cust-y", "k1").face_count == 3
+    assert store.get_image_status("cust-y", "gone", "img9") is not None
+    # And purging again finds nothing (idempotent)
+    again, done = store.purge_customer("cust-x")
+    assert done is None and sum(again.values()) == 0
+
+
+def test_purge_customer_finds_what_an_interrupted_collection_delete_left(moto_dynamodb: Any) -> None:
+    # Given (DynamoDB only: the fake deletes atomically) a collection whose item is gone but whose faces
+    # remain, as a delete_collection cut short leaves it
+    from facestore import DynamoDBFaceStore
+    from tests.unit.store.conftest import TABLE
+
+    store = DynamoDBFaceStore(moto_dynamodb, TABLE, sleep=lambda _s: None)
+    _stock(store, "cust-x")
+    store._call("delete_item", Key={"pk": {"S": "CUST#cust-x"}, "sk": {"S": "COLL#k1"}})
+    assert [c.collection_id for c in store.list_collections("cust-x", 10, None)[0]] == ["k2"]
+    # When the customer is purged, Then the orphaned faces go too
+    counts, _ = store.purge_customer("cust-x")
+    assert counts["faces"] == 6 and counts["collections"] == 1
