@@ -18,6 +18,7 @@ COMMAND_MODULES: list[str] = [
     "facesearch.commands.index",  # index PATH... (presigned uploads, --wait)
     "facesearch.commands.search",  # search IMAGE, faces list|delete
     "facesearch.commands.remote",  # remote detect|compare (the service's stateless routes)
+    "facesearch.commands.smoke",  # smoke (the post-deploy check)
 ]
 
 
