@@ -7,6 +7,7 @@ from typing import Any
 
 from facesearch.client import Client
 from facesearch.commands import dlq as dlq_commands
+from facesearch.commands import erasure as erasure_commands
 from facesearch.commands.common import connection_options, remote
 from facesearch.output import print_json, show, table
 
@@ -94,6 +95,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     audit.set_defaults(func=remote(_audit))
 
     dlq_commands.register(groups)
+    erasure_commands.register(csub, groups)
 
 
 def _create_customer(args: argparse.Namespace, client: Client) -> int:

@@ -64,3 +64,12 @@ def test_the_5xx_alarm_is_a_rate_of_the_apis_stage(template: dict[str, Any]) -> 
                                       {"Name": "Stage", "Value": {"Ref": "Stage"}}]
     assert metrics["rate"]["ReturnData"] is True and "errors / requests" in metrics["rate"]["Expression"]
 
+
+def test_uploads_retention_is_a_conditional_lifecycle_rule(template: dict[str, Any]) -> None:
+    rules = template["Resources"]["UploadsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    conditional = [r for r in rules if isinstance(r, dict) and "Fn::If" in r]
+    assert len(conditional) == 1
+    condition, rule, otherwise = conditional[0]["Fn::If"]
+    assert condition == "HasUploadsRetention" and otherwise == {"Ref": "AWS::NoValue"}
+    assert rule["Prefix"] == "uploads/" and rule["ExpirationInDays"] == {"Ref": "UploadsRetentionDays"}
+    assert template["Parameters"]["UploadsRetentionDays"]["Default"] == 0
