@@ -39,3 +39,11 @@ def admin(stack: RunningStack) -> Client:
 @pytest.fixture(scope="session")
 def photos() -> Path:
     return PHOTOS
+
+
+@pytest.fixture
+def as_operator(stack: RunningStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator's shell: the stack's state file (the local admin key), no customer key or endpoint set."""
+    monkeypatch.setenv("FACESEARCH_STATE_FILE", str(stack.log_file.parent / "local.json"))
+    monkeypatch.delenv("FACESEARCH_API_KEY", raising=False)
+    monkeypatch.delenv("FACESEARCH_ENDPOINT", raising=False)

@@ -16,12 +16,6 @@ from facesearch.local.process import RunningStack
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def as_operator(stack: RunningStack, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FACESEARCH_STATE_FILE", str(stack.log_file.parent / "local.json"))
-    monkeypatch.delenv("FACESEARCH_ENDPOINT", raising=False)
-
-
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
     code = cli_main([*args, "--json"])
     out = capsys.readouterr().out

@@ -15,14 +15,6 @@ from facesearch.local.process import RunningStack
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def as_operator(stack: RunningStack, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The operator's shell: the local stack's state file (admin key), no customer key in the environment."""
-    monkeypatch.setenv("FACESEARCH_STATE_FILE", str(stack.log_file.parent / "local.json"))
-    monkeypatch.delenv("FACESEARCH_API_KEY", raising=False)
-    monkeypatch.delenv("FACESEARCH_ENDPOINT", raising=False)
-
-
 def smoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
     code = cli_main(["smoke", "--json", *args])
     return code, json.loads(capsys.readouterr().out)
