@@ -136,7 +136,9 @@ def run(options: LoadOptions) -> LoadResult:
         entries = _read_journal(journal_path)
         observed = _drain_and_observe(admin, aws, customers, entries, police_keys, options.drain_seconds)
         _phase("drained and observed", started)
-    observed.log_only_request_ids = audit_unavailable_request_ids(stack.log_file)
+    unaudited = unaudited_decisions(stack.log_file)
+    observed.log_only_request_ids = {str(d["request_id"]) for d in unaudited}
+    observed.police_index_denials += sum(1 for d in unaudited if _police_index_refusal(d, police["customer_id"]))
     faults = json.loads(faults_path.read_text())["injected"] if faults_path.exists() else {}
     summary = check(_read_journal(journal_path), observed, allow_5xx=bool(options.faults))
     return LoadResult(options, summary, routes, faults, time.monotonic() - started)
@@ -264,8 +266,7 @@ def _drain_and_observe(admin: Client, aws: _Aws, customers: list[dict[str, Any]]
     for customer_id in sorted(refused):
         for record in _audit(admin, customer_id):
             observed.audited_request_ids.add(str(record.get("request_id", "")))
-            if (customer_id == police["customer_id"] and record.get("operation") == "index"
-                    and not record.get("allowed") and str(record.get("source", "")).startswith("index_faces")):
+            if _police_index_refusal(record, police["customer_id"]):
                 observed.police_index_denials += 1
     for image_id, key in police_keys.items():
         versions = aws.s3.list_object_versions(Bucket=aws.resources["UploadsBucket"], Prefix=key)
@@ -275,20 +276,25 @@ def _drain_and_observe(admin: Client, aws: _Aws, customers: list[dict[str, Any]]
     return observed
 
 
-def audit_unavailable_request_ids(log_file: Path) -> set[str]:
-    """Request ids of decisions whose audit record could not be written to the table: the gate's
-    structured log line ("policy audit unavailable") is then their only audit trail."""
-    found: set[str] = set()
+def unaudited_decisions(log_file: Path) -> list[dict[str, Any]]:
+    """The gate's decision log lines whose audit record could not be written to the table (the gate then
+    logs "policy audit unavailable" with the request id): their structured log line is their only record."""
+    entries: list[dict[str, Any]] = []
     for line in log_file.read_text(errors="replace").splitlines():
-        if "policy audit unavailable" not in line or not line.startswith("{"):
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if entry.get("message") == "policy audit unavailable" and entry.get("request_id"):
-            found.add(str(entry["request_id"]))
-    return found
+        if line.startswith("{") and "policy " in line:
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                continue
+    failed = {str(e.get("request_id")) for e in entries if e.get("message") == "policy audit unavailable"}
+    return [e for e in entries if e.get("message") == "policy decision" and str(e.get("request_id")) in failed]
+
+
+def _police_index_refusal(decision: dict[str, Any], police_id: str) -> bool:
+    """An audit record or decision line: index_faces refused the police customer for its sector."""
+    return (decision.get("customer_id") == police_id and decision.get("operation") == "index"
+            and decision.get("reason_code") == "SECTOR_DISALLOWED"
+            and str(decision.get("source", "")).startswith("index_faces"))
 
 
 def _audit(admin: Client, customer_id: str) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ SHORT_STORM = "share=0.15,sticky=0.02,crash=0.3,outage=3/9,seed=18"
 
 def test_a_short_storm_loses_nothing_and_never_serves_the_police(tmp_path: Path) -> None:
     # Given a local stack in a storm, When two customers and a police department use it for 12 s
-    result = run(LoadOptions(users=2, seconds=12, faults=SHORT_STORM, drain_seconds=40, police_objects=2,
+    result = run(LoadOptions(users=2, seconds=12, faults=SHORT_STORM, drain_seconds=60, police_objects=2,
                              workdir=tmp_path))
     print("\n".join(result.lines()))
     # Then the storm did happen
