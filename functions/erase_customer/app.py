@@ -5,52 +5,58 @@
 
 An erasure does what the function's time allows and answers `done: false` when the caller must call
 again (the client loops); each call is audited with what it removed.
+
+Wiring: `compose()` is the composition root; routes take the eraser as a Powertools dependency
+(`eraser: Eraser`), which tests replace with `app.dependency_overrides[get_eraser]`.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Mapping
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
 
+import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from erasure import CustomerEraser, EraseResult
 from erasure_s3 import ErasureUnavailable, S3Ledger, S3ObjectPurger
 
-from facepolicy import AuditUnavailable, RegistryError, RegistryUnavailable, admin_principal, request_id_of
 from facepolicy.admin_api import error_body, registry_error_status
-from facestore import StoreUnavailable
+from facepolicy.env import CLIENT_CONFIG, admin_from_env, audit_from_env
+from facepolicy.errors import AuditUnavailable, RegistryError, RegistryUnavailable
+from facepolicy.http import admin_principal, request_id_of
+from facestore.env import StoreSettings, face_store
+from facestore.errors import StoreUnavailable
 
 logger = Logger()
 tracer = Tracer()
-app = APIGatewayHttpResolver()
+app = APIGatewayHttpResolver(enable_validation=True)
 
 
-class Deps:
-    """Built once per container on first use; tests assign `deps.eraser`."""
-
-    eraser: CustomerEraser | None = None
-
-    def get(self) -> CustomerEraser:
-        if self.eraser is None:
-            import boto3
-
-            from facepolicy.env import admin_from_env, audit_from_env
-            from facestore import DynamoDBFaceStore
-
-            env = os.environ
-            s3 = boto3.client("s3")
-            self.eraser = CustomerEraser(
-                admin_from_env(), DynamoDBFaceStore(boto3.client("dynamodb"), env["FACES_TABLE"]),
-                S3ObjectPurger(s3), S3Ledger(s3, env["INDEX_BUCKET"]), audit_from_env(),
-                uploads_bucket=env["UPLOADS_BUCKET"], index_bucket=env["INDEX_BUCKET"])
-        return self.eraser
+def compose(environ: Mapping[str, str] | None = None) -> CustomerEraser:
+    """The composition root: registry admin and audit (facepolicy.env), face store (facestore.env), S3."""
+    env = os.environ if environ is None else environ
+    settings = StoreSettings.from_env(env)
+    s3 = boto3.client("s3", config=CLIENT_CONFIG)
+    return CustomerEraser(
+        admin_from_env(env), face_store(settings, boto3.client("dynamodb", config=CLIENT_CONFIG)),
+        S3ObjectPurger(s3), S3Ledger(s3, settings.index_bucket), audit_from_env(env),
+        uploads_bucket=env["UPLOADS_BUCKET"], index_bucket=settings.index_bucket)
 
 
-deps = Deps()
+@functools.cache
+def get_eraser() -> CustomerEraser:
+    """This container's eraser (a Powertools dependency): composed on first use, then shared."""
+    return compose()
+
+
+Eraser = Annotated[CustomerEraser, Depends(get_eraser)]
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
@@ -64,23 +70,23 @@ def _view(result: EraseResult) -> dict[str, Any]:
 
 
 @app.post("/admin/customers/<customer_id>/erase")
-def erase_customer(customer_id: str) -> Response[dict[str, Any]]:
+def erase_customer(eraser: Eraser, customer_id: str) -> Response[dict[str, Any]]:
     body = app.current_event.json_body if app.current_event.body else {}
     if not isinstance(body, dict) or body.get("confirm") != customer_id:
         return _json(400, error_body("CONFIRMATION_REQUIRED",
                                      'an erasure cannot be undone: send {"confirm": "<the customer id>"}'))
     event = app.current_event.raw_event
     context = app.lambda_context
-    result = deps.get().erase(customer_id, principal=admin_principal(event) or "unknown",
-                              request_id=request_id_of(event), reapply=bool(body.get("reapply")),
-                              time_left=lambda: context.get_remaining_time_in_millis() / 1000)
+    result = eraser.erase(customer_id, principal=admin_principal(event) or "unknown",
+                          request_id=request_id_of(event), reapply=bool(body.get("reapply")),
+                          time_left=lambda: context.get_remaining_time_in_millis() / 1000)
     logger.info("erasure pass", customer_id=customer_id, done=result.done, removed=result.removed_now)
     return _json(200, _view(result))
 
 
 @app.get("/admin/erasures")
-def list_erasures() -> dict[str, Any]:
-    records = [asdict(r) for r in deps.get().list()]
+def list_erasures(eraser: Eraser) -> dict[str, Any]:
+    records = [asdict(r) for r in eraser.list()]
     for record in records:
         record.pop("store_cursor", None)
     return {"erasures": records}

@@ -26,9 +26,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from facepolicy import AuditRecord, CustomerNotFound, ReasonCode, RegistryAdmin
+from facepolicy.admin import RegistryAdmin
 from facepolicy.audit import AuditLog, iso_time
+from facepolicy.errors import CustomerNotFound
+from facepolicy.model import AuditRecord, ReasonCode
 from facestore.port import FaceStore
+from facestore.s3_snapshots import customer_prefix as snapshots_prefix
+from facestore.uploads import customer_prefix as uploads_prefix
 
 IN_PROGRESS, COMPLETE = "IN_PROGRESS", "COMPLETE"
 SOURCE = "erase_customer"
@@ -158,7 +162,7 @@ class CustomerEraser:
         def has_time() -> bool:
             return time_left() > MARGIN_SECONDS
 
-        count, uploads_done = self.objects.purge(self.uploads_bucket, f"uploads/{customer_id}/", versions=True,
+        count, uploads_done = self.objects.purge(self.uploads_bucket, uploads_prefix(customer_id), versions=True,
                                                  time_left=time_left)
         removed["upload_versions"] += count
         store_done = False
@@ -170,8 +174,8 @@ class CustomerEraser:
             if cursor is None:
                 store_done = True
                 break
-        count, snapshots_done = self.objects.purge(self.index_bucket, f"snapshots/{customer_id}/", versions=False,
-                                                   time_left=time_left)
+        count, snapshots_done = self.objects.purge(self.index_bucket, snapshots_prefix(customer_id),
+                                                   versions=False, time_left=time_left)
         removed["snapshot_objects"] += count
         return uploads_done and store_done and snapshots_done
 

@@ -814,7 +814,7 @@ class DynamoDBFaceStore:
             "ProjectionExpression": "pk, sk", "ConsistentRead": True, "Limit": min(max(max_items, 1), 1000),
         }
         if cursor:
-            pk, _, sk = decode_token(f"purge#{customer_id}", cursor).partition("\n")
+            pk, _, sk = decode_token(f"purge#{customer_id}", cursor, self._token_key).partition("\n")
             kwargs["ExclusiveStartKey"] = _ser({"pk": pk, "sk": sk})
         examined = 0
         while True:
@@ -831,7 +831,7 @@ class DynamoDBFaceStore:
             kwargs["ExclusiveStartKey"] = last
             if examined >= max_items:
                 position = f"{last['pk']['S']}\n{last['sk']['S']}"
-                return counts, encode_token(f"purge#{customer_id}", position)
+                return counts, encode_token(f"purge#{customer_id}", position, self._token_key)
 
 
 def _chunks(items: Sequence[Any], size: Callable[[list[Any]], int]) -> Iterator[list[Any]]:

@@ -24,6 +24,11 @@ _TRANSIENT = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "Requ
                         "ThrottlingException", "RequestTimeTooSkewed"})
 
 
+def customer_prefix(customer_id: str) -> str:
+    """The prefix of every snapshot of one customer's collections (an erasure deletes everything under it)."""
+    return f"snapshots/{check_key_id(customer_id, 'customer_id')}/"
+
+
 def _prefix(customer_id: str, collection_id: str) -> str:
     return f"snapshots/{check_key_id(customer_id, 'customer_id')}/{check_key_id(collection_id, 'collection_id')}/"
 

@@ -45,6 +45,13 @@ def upload_key(customer_id: str, collection_id: str, image_id: str) -> str:
     return str(UploadKey(customer_id, collection_id, image_id))
 
 
+def customer_prefix(customer_id: str) -> str:
+    """The prefix of every upload of one customer (an erasure deletes everything under it)."""
+    if not isinstance(customer_id, str) or not ID_PATTERN.fullmatch(customer_id):
+        raise InvalidId(f"customer_id must match {ID_PATTERN.pattern}")
+    return f"{UPLOADS_PREFIX}{customer_id}/"
+
+
 def parse_upload_key(key: str) -> UploadKey | None:
     """The (customer, collection, image) of an upload key, or None for any other key."""
     if not key.startswith(UPLOADS_PREFIX):

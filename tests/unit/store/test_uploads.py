@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from facestore.errors import InvalidId
-from facestore.uploads import MAX_UPLOAD_BYTES, UploadKey, object_missing, parse_upload_key, upload_key
+from facestore.uploads import (
+    MAX_UPLOAD_BYTES,
+    UploadKey,
+    customer_prefix,
+    object_missing,
+    parse_upload_key,
+    upload_key,
+)
 
 
 def test_a_key_reads_back_as_the_ids_it_was_built_from() -> None:
@@ -59,3 +66,17 @@ def test_an_empty_error_response_is_not_a_missing_object() -> None:
 
 def test_the_upload_size_limit_is_rekognitions_s3_limit() -> None:
     assert MAX_UPLOAD_BYTES == 15 * 1024 * 1024
+
+
+def test_a_customers_prefix_holds_its_keys_and_no_other_customers() -> None:
+    # Given the prefix an erasure deletes under
+    prefix = customer_prefix("cust-1")
+    # Then every key of that customer is under it, and a customer whose id extends it is not
+    assert upload_key("cust-1", "c", "i.jpg").startswith(prefix)
+    assert not upload_key("cust-10", "c", "i.jpg").startswith(prefix)
+
+
+@pytest.mark.parametrize("bad", ["", "a/b", "x" * 256, "a b", "a#b"])
+def test_a_prefix_for_a_hostile_customer_id_is_refused(bad: str) -> None:
+    with pytest.raises(InvalidId):
+        customer_prefix(bad)
