@@ -72,8 +72,8 @@ def decode_image(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = M
         raise ImageError("IMAGE_TOO_SMALL", f"{width}x{height} is under {min_side} pixels a side")
     try:
         image.load()
-        upright = ImageOps.exif_transpose(image)
-        return to_rgb(upright)
+        ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of an upright photo
+        return to_rgb(image)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError("TRUNCATED_IMAGE", f"the {fmt} data is truncated or corrupt ({exc})") from exc
 

@@ -172,7 +172,7 @@ class Detector:
 def downscale(image: Image.Image, scale: float) -> Image.Image:
     """`image` scaled by `scale` < 1: box reduce by the integer part of 1/scale, bilinear for the rest."""
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    factor = int(1.0 / scale)
+    factor = round(1.0 / scale) if abs(1.0 / scale - round(1.0 / scale)) < 0.02 else int(1.0 / scale)
     if factor >= 2:
         image = image.reduce(factor)
-    return image.resize(size, Image.Resampling.BILINEAR)
+    return image if image.size == size else image.resize(size, Image.Resampling.BILINEAR)
