@@ -10,6 +10,10 @@ Decoding is zero-copy (np.frombuffer), so a cold load is one GetObject plus a fe
 Why dimension-major: a search is one matrix-vector product over every vector, bound by memory
 bandwidth. Measured here at 1M x 128 on one thread, BLAS streams the dim-major layout in 22-29 ms
 against 35-37 ms for row-major (faiss IndexFlatIP: 30-35 ms).
+
+Snapshots of at least scan.MIN_ROWS faces also carry the 4-bit codes of the compressed scan (scan.py:
+`codes.packed`, `codes.scales`, `codes.residuals`, 84 bytes a face), computed once when written, so a cold
+load need not quantise; readers that do not know these sections ignore them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .model import FaceMeta
+from .scan import MIN_ROWS, Codes, quantize
 
 MAGIC = b"FSNAP2\n"
 BOX_KEYS = ("left", "top", "width", "height")
@@ -100,10 +105,11 @@ class Snapshot:
     ids: npt.NDArray[np.bytes_]
     matrix: npt.NDArray[np.float32]
     meta: MetaColumns
+    codes: Codes | None = None  # the compressed scan's codes, when the snapshot carries them
 
     @property
     def nbytes(self) -> int:
-        return int(self.ids.nbytes + self.matrix.nbytes) + self.meta.nbytes
+        return int(self.ids.nbytes + self.matrix.nbytes) + self.meta.nbytes + (self.codes.nbytes if self.codes else 0)
 
 
 def dim_major(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -123,6 +129,13 @@ def encode(snapshot: Snapshot) -> bytes:
         arrays[f"{name}.blob"] = col.blob
         arrays[f"{name}.offsets"] = col.offsets.astype("<i8")
         arrays[f"{name}.present"] = col.present
+    codes = snapshot.codes
+    if codes is None and len(snapshot.ids) >= MIN_ROWS:
+        codes = quantize(snapshot.matrix)
+    if codes is not None:
+        arrays["codes.packed"] = np.ascontiguousarray(codes.packed)
+        arrays["codes.scales"] = np.ascontiguousarray(codes.scales, dtype="<f4")
+        arrays["codes.residuals"] = np.ascontiguousarray(codes.residuals, dtype="<f4")
     sections: list[list[Any]] = []
     offset = 0
     for name, arr in arrays.items():
@@ -158,7 +171,9 @@ def decode(data: bytes) -> Snapshot:
         return StrColumn(arrays[f"{name}.blob"], arrays[f"{name}.offsets"], arrays[f"{name}.present"])
 
     meta = MetaColumns(col("image"), col("external"), col("user"), arrays["boxes"])
-    return Snapshot(int(header["version"]), arrays["ids"], arrays["matrix_t"].T, meta)
+    codes = (Codes(arrays["codes.packed"], arrays["codes.scales"], arrays["codes.residuals"])
+             if "codes.packed" in arrays else None)
+    return Snapshot(int(header["version"]), arrays["ids"], arrays["matrix_t"].T, meta, codes)
 
 
 class SnapshotStore(Protocol):
