@@ -34,6 +34,7 @@ from faceengine import MODEL_VERSION, ImageError
 from faceengine.types import Analysis
 from facepolicy.model import Decision, ReasonCode
 from facestore import CollectionNotFound, Face, ImageStatus, StaleEvent, StoreUnavailable, face_id_for
+from facestore.errors import ModelVersionMismatch
 from facestore.port import FaceStore
 
 logger = Logger(child=True)
@@ -166,6 +167,11 @@ class Indexer:
         if collection is None:
             status = self._status(event, "REJECTED_COLLECTION", reason_code="COLLECTION_NOT_FOUND",
                                   message="no such collection for this customer", version_id=event.version_id)
+            return self._finish(event, status, [])
+        if collection.model_version and collection.model_version != MODEL_VERSION:
+            status = self._status(event, "REJECTED_COLLECTION", reason_code="MODEL_VERSION_MISMATCH",
+                                  message=str(ModelVersionMismatch(event.collection_id, collection.model_version,
+                                                                   MODEL_VERSION)), version_id=event.version_id)
             return self._finish(event, status, [])
 
         try:

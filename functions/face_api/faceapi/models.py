@@ -387,7 +387,7 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
     400: _error("Invalid request: INVALID_PARAMETER, INVALID_JSON, INVALID_IMAGE_FORMAT, INVALID_PAGINATION_TOKEN"),
     403: _error("Refused by the usage policy (code = reason, with rule_id), or unknown customer"),
     404: _error("RESOURCE_NOT_FOUND: no such collection, face, user or image for this customer"),
-    409: _error("RESOURCE_ALREADY_EXISTS"),
+    409: _error("RESOURCE_ALREADY_EXISTS; MODEL_VERSION_MISMATCH: the collection holds faces of another face model"),
     413: _error("IMAGE_TOO_LARGE: more than 5 MB (base64) / 15 MB (upload), or too many pixels"),
     503: _error("SERVICE_UNAVAILABLE: the store is temporarily unavailable; retry"),
 }

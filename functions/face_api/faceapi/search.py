@@ -94,14 +94,15 @@ def searched_face(d: Deps, data: bytes, *, quality_filter: str, max_bytes: int) 
 def prefetch_index(d: Deps, customer_id: str, collection_id: str) -> Future[None]:
     """Start the index's freshness check (a DynamoDB read, and a delta or snapshot when stale) on a
     worker thread, so that it overlaps the query image's embedding instead of following it."""
-    return _SYNC_POOL.submit(d.index.sync, customer_id, collection_id)
+    return _SYNC_POOL.submit(d.index.sync, customer_id, collection_id, model_version=d.engine_model_version)
 
 
 def search_faces(d: Deps, customer_id: str, collection_id: str, query: Vector, *, max_faces: int,
                  threshold: float, exclude: Sequence[str] = (), synced: bool = False) -> list[Hit]:
     """The most similar faces at or above `threshold` (0-100), best first, without the `exclude` ids."""
     hits = d.index.search(customer_id, collection_id, query, max_faces=max_faces + len(exclude),
-                          min_cosine=similarity_to_cosine(threshold), synced=synced)
+                          min_cosine=similarity_to_cosine(threshold), synced=synced,
+                          model_version=d.engine_model_version)
     out: list[Hit] = []
     skip = set(exclude)
     for face_id, cosine in hits:

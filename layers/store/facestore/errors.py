@@ -47,5 +47,17 @@ class ChangeLogCompacted(StoreError):
     """changes_since(version): the change log below the requested version was compacted; reload the snapshot."""
 
 
+class ModelVersionMismatch(StoreError):
+    """The collection was indexed with another face-model version than the caller's: its vectors and the
+    caller's are not comparable, so nothing is searched or added (a model change needs a migration)."""
+
+    def __init__(self, collection_id: str, collection_version: str, caller_version: str) -> None:
+        super().__init__(f"collection {collection_id} holds faces of face model {collection_version}; this "
+                         f"service runs {caller_version}: re-index the collection into a new one to use it")
+        self.collection_id = collection_id
+        self.collection_version = collection_version
+        self.caller_version = caller_version
+
+
 class StoreUnavailable(StoreError):
     """Transient backend failure (throttling, timeouts, contention): retry-worthy."""

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from .errors import ChangeLogCompacted, CollectionNotFound, StoreError
+from .errors import ChangeLogCompacted, CollectionNotFound, ModelVersionMismatch, StoreError
 from .model import EMBEDDING_DIM, Collection, Face, FaceDelta, FaceMeta
 from .port import FaceStore
 from .scan import MIN_ROWS, CompressedScan, exact_top, quantize
@@ -66,6 +66,12 @@ class _State:
     dead_count: int = 0
     recent: dict[str, tuple[int, int]] = field(default_factory=dict)  # face id -> (segment, row)
     scan: CompressedScan | None = None  # of the base segment, built at its first search
+    model_version: str = ""  # the collection's face-model version ("" if it predates recording one)
+
+    def check_model(self, collection_id: str, model_version: str | None) -> None:
+        """Raise ModelVersionMismatch if the caller's face model is not the collection's."""
+        if model_version and self.model_version and model_version != self.model_version:
+            raise ModelVersionMismatch(collection_id, self.model_version, model_version)
 
     @property
     def nbytes(self) -> int:
@@ -199,7 +205,8 @@ class VectorIndex:
                 snap = self._snapshots.load(coll.customer_id, coll.collection_id, coll.snapshot_version)
             if snap is None:
                 snap = _empty_snapshot()
-            state = _State(coll.created_at, snap.version, snap, np.zeros(len(snap.ids), dtype=bool))
+            state = _State(coll.created_at, snap.version, snap, np.zeros(len(snap.ids), dtype=bool),
+                           model_version=coll.model_version)
             try:
                 state.apply(self._store.changes_since(coll.customer_id, coll.collection_id, snap.version))
             except ChangeLogCompacted:
@@ -250,17 +257,19 @@ class VectorIndex:
                 "customer_id": keep[0], "collection_id": keep[1], "bytes": total, "budget": self._budget})
 
     # -------------------------------------------------------------- public API
-    def sync(self, customer_id: str, collection_id: str) -> None:
+    def sync(self, customer_id: str, collection_id: str, *, model_version: str | None = None) -> None:
         """Bring the cached collection up to date now (version check, delta or load); raises
         CollectionNotFound. A caller can overlap this round trip with its own work (the query's
         embedding) and then `search(..., synced=True)`."""
         with self._lock:
-            self._sync(customer_id, collection_id)
+            self._sync(customer_id, collection_id).check_model(collection_id, model_version)
 
     def search(self, customer_id: str, collection_id: str, query: npt.NDArray[np.float32], *,
-               max_faces: int, min_cosine: float, synced: bool = False) -> list[tuple[str, float]]:
+               max_faces: int, min_cosine: float, synced: bool = False,
+               model_version: str | None = None) -> list[tuple[str, float]]:
         """Top `max_faces` (face id, cosine) with cosine >= min_cosine, best first; query is the
-        L2-normalised (128,) float32 embedding. Raises CollectionNotFound.
+        L2-normalised (128,) float32 embedding. Raises CollectionNotFound, and ModelVersionMismatch when
+        `model_version` (the query's face model) is given and the collection records another one.
 
         `synced=True`: the caller has just called `sync` for this request, so the cached state is
         used as it is (faces indexed before the request started are in it)."""
@@ -272,6 +281,7 @@ class VectorIndex:
         with self._lock:
             cached = self._cache.get((customer_id, collection_id)) if synced else None
             state = cached if cached is not None else self._sync(customer_id, collection_id)
+            state.check_model(collection_id, model_version)
             hits: list[tuple[float, int, int]] = []
             scan = state.base_scan(self.scan_min_rows) if len(state.base.ids) else None
             if scan is not None:
@@ -340,7 +350,8 @@ class VectorIndex:
                     "customer_id": customer_id, "collection_id": collection_id, "version": snap.version,
                     "faces": len(snap.ids), "changes_compacted": removed})
             self._cache[(customer_id, collection_id)] = _State(
-                state.created_at, snap.version, snap, np.zeros(len(snap.ids), dtype=bool))
+                state.created_at, snap.version, snap, np.zeros(len(snap.ids), dtype=bool),
+                model_version=state.model_version)
             return True
 
     def drop(self, customer_id: str, collection_id: str) -> None:

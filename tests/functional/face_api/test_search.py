@@ -9,7 +9,7 @@ import pytest
 import requests
 from PIL import Image
 
-from .faceapi_helpers import OTHER, Api, b64, blank_jpeg, photo
+from .faceapi_helpers import CUSTOMER, OTHER, Api, b64, blank_jpeg, photo
 
 GALLERY = ("obama.jpg", "biden.jpg", "t1.jpg")
 
@@ -165,3 +165,14 @@ def test_delete_faces_validation(api: Api, gallery: dict[str, str]) -> None:
     assert api.call("http_delete_faces", body={"face_ids": ["a#b"]})[0] == 400
     status, body = api.call("http_delete_faces", path={"collection_id": "nope"}, body={"face_ids": ["x"]})
     assert status == 404 and body["code"] == "RESOURCE_NOT_FOUND"
+
+
+def test_a_collection_of_another_face_model_is_not_searched(api: Api, photo_faces: dict[str, Any]) -> None:
+    # Given a collection recorded as indexed with another face-model version (faces a migration must redo)
+    api.store.create_collection(CUSTOMER, "legacy", "yunet-2023mar+sface-2021dec/fp32-v0")
+    # When it is searched by image or by a stored face
+    status, body = api.call("http_search_by_image", path={"collection_id": "legacy"},
+                            body={"image": b64(photo("obama2.jpg"))})
+    # Then the answer is a clear 409 naming both versions, never a silent mix of vector spaces
+    assert (status, body["code"]) == (409, "MODEL_VERSION_MISMATCH"), body
+    assert "fp32-v0" in body["message"]

@@ -174,3 +174,16 @@ def test_end_to_end_through_moto_notifications(stack: Stack) -> None:
     assert failures(response) == []
     assert any("s3:TestEvent" in m["Body"] for m in messages)
     assert stack.status("obama.jpg").status == "INDEXED" and stack.face_count() == 1
+
+
+def test_a_collection_of_another_face_model_is_not_indexed(stack: Stack) -> None:
+    # Given a collection recorded as indexed with another face-model version
+    stack.store.create_collection(CUSTOMER, "legacy", "yunet-2023mar+sface-2021dec/fp32-v0")
+    # When a photo is uploaded to it
+    response = stack.invoke(stack.put_event(f"uploads/{CUSTOMER}/legacy/obama.jpg", photo("obama.jpg")))
+    # Then it is rejected with a clear reason and nothing is decoded or stored
+    assert failures(response) == []
+    status = stack.status("obama.jpg", collection="legacy")
+    assert (status.status, status.reason_code) == ("REJECTED_COLLECTION", "MODEL_VERSION_MISMATCH")
+    assert "fp32-v0" in (status.message or "")
+    assert stack.engine.calls == 0

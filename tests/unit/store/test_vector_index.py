@@ -212,3 +212,18 @@ def test_sync_then_search_synced_uses_the_state_of_the_sync(world) -> None:
     assert index.search(C, K, q, max_faces=1, min_cosine=-1.0)[0][0] == later[0].face_id
     with pytest.raises(CollectionNotFound):
         index.sync(C, "no-such-collection")
+
+
+def test_a_search_with_another_face_model_is_refused(world) -> None:
+    from facestore.errors import ModelVersionMismatch
+
+    # Given a collection recorded with face model "sface-1"
+    store, _, index = world
+    store.put_faces(C, K, make_faces(C, K, "a.jpg", 2, seed=1))
+    q = unit_vectors(1, 3)[0]
+    # Then a query of the same model is answered and one of another model is refused, also after a sync
+    assert index.search(C, K, q, max_faces=1, min_cosine=-1.0, model_version="sface-1")
+    with pytest.raises(ModelVersionMismatch, match="sface-2"):
+        index.search(C, K, q, max_faces=1, min_cosine=-1.0, model_version="sface-2")
+    with pytest.raises(ModelVersionMismatch):
+        index.sync(C, K, model_version="sface-2")
