@@ -215,14 +215,18 @@ class Indexer:
         return self._finish(event, status, faces)
 
     def _reject_policy(self, event: ObjectEvent, decision: Decision) -> Outcome:
-        """Permanently delete the refused object version(s): no image of a disallowed customer is kept."""
+        """Record REJECTED_POLICY, then permanently delete the refused object version(s): no image of a
+        disallowed customer is kept. Status first: the purge's own ObjectRemoved events then find the
+        refusal and keep it; purged first, a failed status write let them tombstone the image, and the
+        retried refusal was refused as stale (the upload ended with no status; found by the fault storm)."""
+        status = self._status(event, "REJECTED_POLICY", reason_code=decision.reason_code, message=decision.message,
+                              version_id=event.version_id)
+        outcome = self._finish(event, status, [])
         purged = self.objects.purge(event)
         logger.warning("upload refused by policy; object purged", customer_id=event.customer_id,
                        collection_id=event.collection_id, image_id=event.image_id,
                        reason_code=decision.reason_code, rule_id=decision.rule_id, versions_purged=purged)
-        status = self._status(event, "REJECTED_POLICY", reason_code=decision.reason_code, message=decision.message,
-                              version_id=event.version_id)
-        return self._finish(event, status, [])
+        return outcome
 
     def _invalid(self, event: ObjectEvent, code: str, message: str, options: IndexOptions | None,
                  version_id: str | None) -> Outcome:

@@ -187,3 +187,54 @@ def test_a_collection_of_another_face_model_is_not_indexed(stack: Stack) -> None
     assert (status.status, status.reason_code) == ("REJECTED_COLLECTION", "MODEL_VERSION_MISMATCH")
     assert "fp32-v0" in (status.message or "")
     assert stack.engine.calls == 0
+
+
+class FailingStatusWrite:
+    """A DynamoDB client whose first status write (UpdateItem of one image's IMG# item) is throttled."""
+
+    def __init__(self, client: Any, image_id: str) -> None:
+        self._client = client
+        self.image_id = image_id
+        self.failed = False
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if name != "update_item":
+            return attr
+
+        def update(**kwargs: Any) -> Any:
+            if not self.failed and f"IMG#{self.image_id}" in json.dumps(kwargs, default=str):
+                self.failed = True
+                raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "UpdateItem")
+            return attr(**kwargs)
+        return update
+
+
+def test_a_refusal_whose_status_write_fails_still_ends_rejected_after_the_purges_events(stack: Stack) -> None:
+    # Given a police upload whose first REJECTED_POLICY status write is throttled
+    event = stack.put_event(POLICE_KEY, photo("obama.jpg"))
+    before = {v["VersionId"] for v in stack.versions(POLICE_KEY)}
+    store = stack.store
+    store._client = FailingStatusWrite(store._client, "lineup.jpg")
+    try:
+        first = stack.invoke(event)
+    finally:
+        store._client = store._client._client
+    assert failures(first) == [event["Records"][0]["messageId"]]  # retried by SQS
+
+    def removed_events() -> None:  # S3 notifies ObjectRemoved:Delete for every version the purge deleted
+        gone = before - {v["VersionId"] for v in stack.versions(POLICE_KEY)}
+        for version in sorted(gone):
+            body = stack.s3_message(POLICE_KEY, name="ObjectRemoved:Delete", version_id=version,
+                                    sequencer=stack.next_sequencer())
+            assert failures(stack.invoke(stack.sqs_event(body))) == []
+            before.discard(version)
+
+    # When the purge's own events arrive before the retry, and then the retry
+    removed_events()
+    assert failures(stack.invoke(event)) == []
+    removed_events()
+    # Then the upload ends REJECTED_POLICY with every version gone, not without any status
+    status = stack.status("lineup.jpg", customer=POLICE, collection="suspects")
+    assert status is not None and (status.status, status.reason_code) == ("REJECTED_POLICY", "SECTOR_DISALLOWED")
+    assert stack.versions(POLICE_KEY) == [] and stack.face_count(POLICE, "suspects") == 0
