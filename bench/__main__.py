@@ -13,11 +13,13 @@ BENCHMARKS: list[str] = [
     "bench.vector_index",  # exact vector index: warm search 10k/100k/1M, cold S3 load, memory, faiss ratio
     "bench.search",  # end-to-end search by photo through the face_api handler, 100k faces
     "bench.indexing",  # photos/s through index_faces over moto vs the engine alone (overhead ratio)
+    "bench.cold_start",  # init per function in a fresh process (imports, wiring, models), top imports
 ]
 
 
 def main() -> int:
-    for name in BENCHMARKS:
+    """Every benchmark, or those named on the command line (`python -m bench bench.cold_start`)."""
+    for name in sys.argv[1:] or BENCHMARKS:
         print(f"== {name}", flush=True)
         started = time.perf_counter()
         importlib.import_module(name).run()

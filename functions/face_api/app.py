@@ -8,24 +8,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from faceapi.errors import register_error_handlers
 from faceapi.routes import ROUTERS
 
+from facepolicy import runtime
 from facepolicy.http import PolicyHttpResolver
 
 logger = Logger()
-tracer = Tracer()
+tracer = runtime.tracer()  # Powertools' Tracer only where tracing is switched on (facepolicy.runtime)
 metrics = Metrics()
 
 TITLE, VERSION = "facesearch", "1.0.0"
 DESCRIPTION = ("Face collections, search, users, compare and detect, with a policy layer that refuses "
                "disallowed sectors. Authenticate with the x-api-key header.")
-SECURITY_SCHEMES: dict[str, Any] = {"apiKey": APIKey.model_validate({"name": "x-api-key", "in": APIKeyIn.header})}
+# A plain mapping: Powertools validates it into its OpenAPI models when the document is generated, so
+# the (large) openapi.models module is not imported at init.
+SECURITY_SCHEMES: dict[str, Any] = {"apiKey": {"type": "apiKey", "name": "x-api-key", "in": "header"}}
 
 app = PolicyHttpResolver()  # validating; a refused caller gets its audited 403 even with a malformed body
 app.configure_openapi(title=TITLE, version=VERSION, description=DESCRIPTION, security_schemes=SECURITY_SCHEMES,

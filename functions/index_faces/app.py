@@ -3,17 +3,18 @@
 Glue only: Powertools batch processing with partial batch responses (a failed record is retried on
 its own and ends in the DLQ after maxReceiveCount), metrics per outcome. The use-case is in
 `indexer.py`. Wiring: `compose()` is the composition root (a plain function: no event handler is
-imported for wiring); `getget_indexer()` builds it once per container, on the first batch. Tests and
+imported for wiring); `get_indexer()` builds it once per container, on the first batch. Tests and
 benchmarks replace `get_indexer`.
 """
 
 from __future__ import annotations
 
 import functools
+import random
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -22,8 +23,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from indexer import Action, Engine, Indexer, Outcome
 from upload_objects import UploadObjects
 
+from facepolicy import runtime
+
 logger = Logger()
-tracer = Tracer()
+tracer = runtime.tracer()  # Powertools' Tracer only where tracing is switched on (facepolicy.runtime)
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -42,7 +45,6 @@ def compose(environ: Mapping[str, str] | None = None, *, engine: Engine | None =
 
     import boto3
 
-    from faceengine import FaceEngine
     from facepolicy.env import CLIENT_CONFIG, gate_from_env
     from facestore.env import StoreSettings, face_store, vector_index
 
@@ -51,7 +53,7 @@ def compose(environ: Mapping[str, str] | None = None, *, engine: Engine | None =
     store = face_store(settings, boto3.client("dynamodb", config=CLIENT_CONFIG))
     s3 = boto3.client("s3", config=CLIENT_CONFIG)
     threads = int(env.get("ENGINE_THREADS", "") or 1)
-    return Indexer(engine=engine or (lambda: FaceEngine.load(threads=threads)),
+    return Indexer(engine=engine or functools.partial(load_engine, threads),
                    gate=gate_from_env(env, metrics=metrics), store=store,
                    objects=UploadObjects(s3, env["UPLOADS_BUCKET"]), vector_index=vector_index(settings, store, s3))
 
@@ -60,6 +62,29 @@ def compose(environ: Mapping[str, str] | None = None, *, engine: Engine | None =
 def get_indexer() -> Indexer:
     """This container's indexer: composed on first use, then shared by every batch."""
     return compose()
+
+
+@functools.cache
+def load_engine(threads: int) -> Any:
+    """The face engine, loaded once per container (kept across a SnapStart restore)."""
+    from faceengine import FaceEngine
+
+    return FaceEngine.load(threads=threads)
+
+
+@runtime.before_snapshot
+def load_before_snapshot() -> None:
+    """SnapStart: compose and load the models before the snapshot (a restored container indexes at once)."""
+    get_indexer().engine  # noqa: B018 - loading is the point
+
+
+@runtime.after_restore
+def renew_after_restore() -> None:
+    """SnapStart: new AWS clients (connections, credentials), policy cache and random seed per restored
+    container; the loaded models are kept (load_engine)."""
+    random.seed()
+    get_indexer.cache_clear()
+    get_indexer()
 
 
 @tracer.capture_method

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -32,8 +32,7 @@ from facepolicy.errors import AuditUnavailable, RegistryError, RegistryUnavailab
 from facepolicy.http import admin_principal, request_id_of
 from facepolicy.quota import QuotaDefaults, Quotas
 
-logger = Logger()
-tracer = Tracer()
+logger = Logger()  # no Tracer: rare admin calls, each often a cold start, do not earn the X-Ray SDK's cost
 app = APIGatewayHttpResolver(enable_validation=True)
 
 
@@ -134,6 +133,5 @@ def _unavailable(exc: RegistryUnavailable | AuditUnavailable) -> Response[dict[s
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

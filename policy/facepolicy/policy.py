@@ -1,6 +1,7 @@
 """The policy as data (policy.yaml, checked against policy.schema.json) and the pure decision on it.
 
-`decide` does no I/O: the caller reads the customer from the registry and hands it in.
+`decide` does no I/O: the caller reads the customer from the registry and hands it in. PyYAML and
+jsonschema are imported by `load_policy` / `parse_policy`, on first use, not by every importer.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from facepolicy.errors import PolicyError
 from facepolicy.model import OPERATIONS, Customer, Decision, ReasonCode
+
+if TYPE_CHECKING:
+    import jsonschema
 
 POLICY_PATH = Path(__file__).with_name("policy.yaml")
 SCHEMA_PATH = Path(__file__).with_name("policy.schema.json")
@@ -49,6 +50,8 @@ class Policy:
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.protocols.Validator:
+    import jsonschema
+
     schema = json.loads(SCHEMA_PATH.read_text())
     validator_class = jsonschema.validators.validator_for(schema)
     validator_class.check_schema(schema)
@@ -66,6 +69,8 @@ def parse_policy(document: Mapping[str, Any], sha256: str = "") -> Policy:
 
     `sha256` names the file it came from (load_policy passes the hash of the file's bytes).
     """
+    import jsonschema
+
     try:
         error = jsonschema.exceptions.best_match(_validator().iter_errors(document))
     except jsonschema.exceptions.SchemaError as exc:
@@ -105,6 +110,8 @@ def parse_policy(document: Mapping[str, Any], sha256: str = "") -> Policy:
 
 def load_policy(path: Path | str | None = None) -> Policy:
     """Load and check the policy file (default: the shipped policy.yaml). Raises PolicyError."""
+    import yaml
+
     source = Path(path) if path is not None else POLICY_PATH
     try:
         raw = source.read_bytes()

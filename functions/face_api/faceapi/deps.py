@@ -5,13 +5,15 @@
     app.dependency_overrides[deps.get_deps] = lambda: fake   # tests hand in moto-backed or fake adapters
 
 The face engine (two ONNX sessions) is loaded on the first route that needs it, so listing
-collections never pays for it.
+collections never pays for it. With SnapStart it is loaded before the snapshot instead
+(`load_before_snapshot`), and a restored container renews everything else (`renew_after_restore`).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import random
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.depends import Depends
 
 from faceengine import MODEL_VERSION, FaceEngine
+from facepolicy import runtime
 from facepolicy.gate import PolicyGate
 from facestore.port import FaceStore
 
@@ -95,7 +98,13 @@ def compose(environ: Mapping[str, str] | None = None, *, metrics: Any = None) ->
         raise KeyError("INDEX_BUCKET is not set: face_api searches the collections' snapshots")
     return Deps(settings=settings, store=store, index=index,
                 gate=gate_from_env(environ, metrics=metrics), s3=s3,
-                engine_factory=lambda: FaceEngine.load(threads=settings.engine_threads))
+                engine_factory=functools.partial(load_engine, settings.engine_threads))
+
+
+@functools.cache
+def load_engine(threads: int) -> FaceEngine:
+    """The face engine, loaded once per container (kept across a SnapStart restore)."""
+    return FaceEngine.load(threads=threads)
 
 
 @functools.cache
@@ -112,3 +121,20 @@ Container = Annotated[Deps, Depends(get_deps)]
 def gate(d: Container) -> PolicyGate:
     """The policy gate, for `requires(operation, deps.gate)` (a dependency of the route's middleware)."""
     return d.gate
+
+
+@runtime.before_snapshot
+def load_before_snapshot() -> None:
+    """SnapStart: compose and load the models before the snapshot, so a restored container's first
+    search does not load them."""
+    get_deps().engine  # noqa: B018 - loading is the point
+
+
+@runtime.after_restore
+def renew_after_restore() -> None:
+    """SnapStart: what restored containers must not share is made anew: the AWS clients (their
+    connections and credentials), the policy decision cache and the vector index (times and data of
+    before the snapshot), the random seed. The loaded models are kept (load_engine)."""
+    random.seed()
+    get_deps.cache_clear()
+    get_deps()

@@ -1,0 +1,73 @@
+"""What each function imports at init and on its first request, pinned without timing anything.
+
+Each case imports the function's app.py in a fresh interpreter, with template.yaml's environment,
+as Lambda's init does, then builds what the first request builds. Cold-start timings drift with the
+machine (see `make bench`, bench/cold_start.py); which modules are loaded does not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from facesearch.local.template import ROOT, Names, Resolver, load_template
+
+PROBE = """
+import json, sys
+import app
+at_init = set(sys.modules)
+{first_request}
+print(json.dumps({{"init": sorted(at_init), "first": sorted(set(sys.modules))}}))
+"""
+
+
+def _loaded(function_id: str, folder: str, first_request: str) -> tuple[set[str], set[str]]:
+    template = load_template()
+    resolver = Resolver(template, Names())
+    variables = dict(template["Globals"]["Function"]["Environment"]["Variables"])
+    variables.update(template["Resources"][function_id]["Properties"].get("Environment", {}).get("Variables", {}))
+    env = {k: str(resolver.resolve(v)) for k, v in variables.items()}
+    env.update({"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+                "AWS_LAMBDA_FUNCTION_NAME": function_id, "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"})
+    done = subprocess.run([sys.executable, "-c", PROBE.format(first_request=first_request)], cwd=ROOT / folder,
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return set(result["init"]), set(result["first"])
+
+
+def _any(modules: set[str], *names: str) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))
+
+
+def test_the_authorizer_loads_no_event_handler_schema_yaml_pydantic_or_xray() -> None:
+    _, first = _loaded("AuthorizerFunction", "functions/authorizer", "app.get_registry()")
+    assert _any(first, "jsonschema", "yaml", "pydantic", "aws_xray_sdk", "aws_lambda_powertools.event_handler",
+                "facepolicy.admin", "facepolicy.http", "facepolicy.policy") == []
+
+
+def test_registry_api_reads_the_policy_file_on_first_use_and_never_loads_xray() -> None:
+    at_init, first = _loaded("RegistryApiFunction", "functions/registry_api", "app.get_admin()")
+    assert _any(at_init, "jsonschema", "yaml", "aws_xray_sdk") == []
+    assert _any(first, "aws_xray_sdk") == []
+    assert _any(first, "jsonschema", "yaml")  # the admin checks changes against the policy: loaded when built
+
+
+@pytest.mark.parametrize(("function_id", "folder", "first_request"), [
+    ("FaceApiFunction", "functions/face_api", "import faceapi.deps; faceapi.deps.get_deps()"),
+    ("IndexFacesFunction", "functions/index_faces", "app.get_indexer()"),
+])
+def test_data_path_functions_load_no_xray_where_tracing_is_off_and_read_the_policy_file_when_built(
+        function_id: str, folder: str, first_request: str) -> None:
+    at_init, first = _loaded(function_id, folder, first_request)
+    assert _any(first, "aws_xray_sdk") == []  # template.yaml: POWERTOOLS_TRACE_DISABLED
+    assert _any(at_init, "jsonschema", "yaml") == []  # the policy file is read when the gate is built
+
+
+def test_index_faces_never_imports_the_event_handler_for_wiring() -> None:
+    _, first = _loaded("IndexFacesFunction", "functions/index_faces", "app.get_indexer()")
+    assert _any(first, "aws_lambda_powertools.event_handler") == []
