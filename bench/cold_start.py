@@ -59,7 +59,7 @@ def function_env(function_id: str) -> dict[str, str]:
 
 
 def _child_env(function_id: str) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONHASHSEED")}
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONHASHSEED", "PYTHONPATH")}
     return {**keep, **function_env(function_id), "PYTHONDONTWRITEBYTECODE": "1"}
 
 
@@ -91,8 +91,18 @@ def top_imports(importtime_log: str, n: int = TOP_IMPORTS) -> list[tuple[str, fl
     return sorted(picked, key=lambda kv: -kv[1])[:n]
 
 
+def reference_seconds() -> float:
+    """A peer measured in the same run: `import boto3` alone in a fresh process (every function needs it)."""
+    code = "import time; t = time.perf_counter(); import boto3; print(time.perf_counter() - t)"
+    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                                  check=True).stdout) for _ in range(RUNS)]
+    return statistics.median(times)
+
+
 def run() -> None:
     print(f"cold start: fresh process per run, median of {RUNS} (machine shared: noisy; compare within the run)")
+    reference = reference_seconds()
+    print(f"cold start reference: `import boto3` alone {reference:5.3f} s (ratios below are to it)")
     for function_id, (_, _, goal) in FUNCTIONS.items():
         samples = [measure(function_id)[0] for _ in range(RUNS)]
         imp = statistics.median(s["import"] for s in samples)
@@ -101,8 +111,9 @@ def run() -> None:
         _, log = measure(function_id, importtime=True)
         tops = ", ".join(f"{name} {ms:.0f}" for name, ms in top_imports(log))
         verdict = "ok" if total <= goal else "OVER"
-        print(f"cold start {function_id:<20} init {total:5.3f} s (import {imp:5.3f} + first request {first:5.3f})"
-              f"  goal {goal:.2f} s {verdict}  loads: {', '.join(samples[0]['loaded']) or '-'}")
+        print(f"cold start {function_id:<20} init {total:5.3f} s (import {imp:5.3f} + first request {first:5.3f};"
+              f" {total / reference:4.1f}x boto3)  goal {goal:.2f} s {verdict}"
+              f"  loads: {', '.join(samples[0]['loaded']) or '-'}")
         print(f"    top imports (ms, cumulative): {tops}")
 
 

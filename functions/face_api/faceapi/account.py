@@ -11,7 +11,6 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, Field
 
 from facepolicy.model import Customer
@@ -66,7 +65,9 @@ class PolicyDocument(BaseModel):
 # ---------------------------------------------------------------- views
 @lru_cache(maxsize=4)
 def policy_document(path: Path = POLICY_PATH) -> PolicyDocument:
-    """The policy file rendered as data (read once per container)."""
+    """The policy file rendered as data (read once per container; PyYAML loads on this first read)."""
+    import yaml
+
     raw = path.read_bytes()
     doc = yaml.safe_load(raw)
     return PolicyDocument(
