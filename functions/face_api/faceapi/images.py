@@ -19,6 +19,22 @@ from facestore.uploads import object_missing, upload_key
 _MAX_B64_CHARS = (MAX_IMAGE_BYTES + 2) // 3 * 4  # the longest base64 text of a MAX_IMAGE_BYTES image
 
 
+EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png"}
+
+
+def content_image_id(image_id: str | None, content_type: str) -> tuple[str | None, str | None]:
+    """(image id, base64 SHA-256 for S3 to check) of a client-named image (`<hex sha256>.<ext>`), or (None, None).
+
+    The format is checked by the request model; here the extension must match the declared content type.
+    """
+    if image_id is None:
+        return None, None
+    digest, _, extension = image_id.partition(".")
+    if "." + extension != EXTENSIONS[content_type]:
+        raise InvalidParameter(f"image_id: a {content_type} image is named <sha256>{EXTENSIONS[content_type]}")
+    return image_id, base64.b64encode(bytes.fromhex(digest)).decode("ascii")
+
+
 def decode_base64_image(text: str, field: str = "image") -> bytes:
     """Decoded image bytes; 400 for empty or malformed base64, 413 above 5 MB (checked before decoding)."""
     compact = "".join(text.split())  # tolerate line-wrapped base64

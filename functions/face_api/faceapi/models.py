@@ -17,6 +17,7 @@ from facestore import uploads
 ID_PATTERN = r"^[a-zA-Z0-9_.\-]{1,255}$"  # collection, face and image ids (Rekognition's CollectionId)
 USER_ID_PATTERN = r"^[a-zA-Z0-9_.\-:]{1,128}$"  # Rekognition's UserId
 EXTERNAL_ID_PATTERN = r"^[a-zA-Z0-9_.\-:]{1,255}$"  # Rekognition's ExternalImageId
+CONTENT_IMAGE_ID_PATTERN = r"^[0-9a-f]{64}\.(jpg|png)$"  # a client-named image: SHA-256 of its bytes + extension
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # decoded base64 image (Rekognition: 5 MB as raw bytes)
 MAX_UPLOAD_BYTES = uploads.MAX_UPLOAD_BYTES  # uploaded object (Rekognition: 15 MB as an S3 object)
@@ -138,6 +139,13 @@ class CreateUploadRequest(Request):
     external_image_id: ExternalImageId | None = None
     max_faces: int | None = Field(default=None, ge=1, le=MAX_FACES_PER_IMAGE)
     quality_filter: QualityFilter | None = None
+    image_id: str | None = Field(
+        default=None, pattern=CONTENT_IMAGE_ID_PATTERN,
+        examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.jpg"],
+        description="Name the image by its content: the lowercase hex SHA-256 of the bytes, then .jpg or .png "
+                    "(matching content_type). Asking again for the same bytes gives the same image, so a retried "
+                    "or resumed upload never makes a second one; S3 refuses a PUT whose bytes have another hash. "
+                    "Default: a new random id.")
 
 
 class UploadTicket(BaseModel):

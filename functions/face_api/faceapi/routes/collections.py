@@ -23,8 +23,6 @@ ImagePath = Annotated[str, Path(pattern=m.ID_PATTERN, description="The image id 
 MaxResults = Annotated[int, Query(ge=1, le=m.MAX_LIST_RESULTS, description="Page size.")]
 NextToken = Annotated[str | None, Query(max_length=2048, description="The next_token of the previous page.")]
 
-_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png"}
-
 
 def _collection_or_404(d: deps.Deps, customer_id: str, collection_id: str) -> views.Collection:
     found = d.store.get_collection(customer_id, collection_id)
@@ -73,15 +71,17 @@ def create_upload(d: deps.Container, collection_id: CollectionPath,
                   body: Annotated[m.CreateUploadRequest, Body()]) -> tuple[m.UploadTicket, int]:
     customer_id = current_customer_id(router)
     _collection_or_404(d, customer_id, collection_id)
-    image_id = uuid.uuid4().hex + _EXTENSIONS[body.content_type]
+    image_id, checksum = images.content_image_id(body.image_id, body.content_type)
+    image_id = image_id or uuid.uuid4().hex + images.EXTENSIONS[body.content_type]
     metadata = {k: str(v) for k, v in (("external-image-id", body.external_image_id), ("max-faces", body.max_faces),
                                        ("quality-filter", body.quality_filter)) if v is not None}
     expires = d.settings.upload_expiry_seconds
-    url = d.s3.generate_presigned_url(
-        "put_object", ExpiresIn=expires, HttpMethod="PUT",
-        Params={"Bucket": d.settings.uploads_bucket, "Key": upload_key(customer_id, collection_id, image_id),
-                "ContentType": body.content_type, "ContentLength": body.content_length, "Metadata": metadata})
+    params = {"Bucket": d.settings.uploads_bucket, "Key": upload_key(customer_id, collection_id, image_id),
+              "ContentType": body.content_type, "ContentLength": body.content_length, "Metadata": metadata}
     headers = {"Content-Type": body.content_type, "Content-Length": str(body.content_length)}
+    if checksum:  # signed: S3 answers BadDigest to bytes whose SHA-256 is not the one in the name
+        params["ChecksumSHA256"] = headers["x-amz-checksum-sha256"] = checksum
+    url = d.s3.generate_presigned_url("put_object", ExpiresIn=expires, HttpMethod="PUT", Params=params)
     headers.update({f"x-amz-meta-{k}": v for k, v in metadata.items()})
     return m.UploadTicket(image_id=image_id, url=url, headers=headers, expires_in=expires,
                           max_bytes=m.MAX_UPLOAD_BYTES), 201
