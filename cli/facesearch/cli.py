@@ -1,5 +1,9 @@
 """`facesearch`: the command-line client. A thin registry: each command group is a module under
-`facesearch.commands` exposing `register(subparsers)`; add yours to COMMAND_MODULES."""
+`facesearch.commands` exposing `register(subparsers)`; add yours to COMMAND_MODULES.
+
+Every failure ends as one line (or `{"code", "message"}` with --json) and an exit status by class
+(facesearch.errors.ExitCode); no traceback reaches the user (-v logs it, with the retries).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,12 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+from facesearch.commands.common import report
+from facesearch.errors import EXIT_CODES_HELP, ExitCode, FacesearchError, UsageError
+
+log = logging.getLogger("facesearch")
 
 COMMAND_MODULES: list[str] = [
     "facesearch.commands.engine",  # detect, compare (the local face engine)
@@ -20,6 +30,30 @@ COMMAND_MODULES: list[str] = [
     "facesearch.commands.remote",  # remote detect|compare (the service's stateless routes)
     "facesearch.commands.smoke",  # smoke (the post-deploy check)
 ]
+
+EPILOG = f"""environment:
+  FACESEARCH_ENDPOINT           the API's base URL (default: the running local stack)
+  FACESEARCH_API_KEY            the customer API key
+  FACESEARCH_MAX_ATTEMPTS       attempts per request, retries included (default 5; --max-attempts)
+  FACESEARCH_MAX_RETRY_SECONDS  time a request may spend retrying (default 60)
+  FACESEARCH_TIMEOUT            seconds to wait for an answer (default 60)
+
+retries: GET, DELETE, searches, compare, detect, uploads (by content name) are retried on connection
+errors, timeouts, 429, 502, 503 and 504, waiting as Retry-After says or with jittered exponential
+backoff; other requests only when they certainly were not acted on (no connection, 429). Never
+retried: 400, 401, 403 (SECTOR_DISALLOWED...), 404, 409, 413.
+
+{EXIT_CODES_HELP}
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse whose usage errors become UsageError (so --json gets {"code", "message"} too)."""
+
+    def error(self, message: str) -> NoReturn:
+        exc = UsageError(f"{self.prog}: {message}")
+        exc.usage = self.format_usage()
+        raise exc
 
 
 # The commands each module registers: a command line naming one imports only its module (start-up time:
@@ -42,8 +76,9 @@ def modules_for(argv: Sequence[str]) -> list[str]:
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The parser; given the command line, only the modules it needs are imported."""
-    parser = argparse.ArgumentParser(prog="facesearch", description="Face search with a conscience.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    parser = Parser(prog="facesearch", description="Face search with a conscience.", epilog=EPILOG,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr (retries, error details)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in modules_for(argv):
         importlib.import_module(name).register(subparsers)
@@ -52,14 +87,38 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(argv).parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    parser = build_parser(argv)
+    if not argv:
+        parser.print_help()
+        return int(ExitCode.OK)
+    as_json = "--json" in argv
     try:
+        args = parser.parse_args(argv)
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+        logging.getLogger("urllib3").setLevel(logging.INFO if args.verbose else logging.ERROR)  # ours say it
         return int(args.func(args))
+    except UsageError as exc:
+        if not as_json:
+            sys.stderr.write(exc.usage or parser.format_usage())
+        return _report(exc, as_json)
+    except FacesearchError as exc:
+        return _report(exc, as_json)
     except BrokenPipeError:  # `facesearch ... | head`: the reader left; end quietly, as Unix tools do
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 1
+        return int(ExitCode.ERROR)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:  # a bug of ours: one line for the user, the traceback only with -v
+        if log.isEnabledFor(logging.INFO):
+            log.error("unexpected error", exc_info=True)
+        return _report(FacesearchError(f"{type(exc).__name__}: {exc} (run with -v for details)",
+                                       code="INTERNAL_ERROR"), as_json)
+
+
+def _report(exc: FacesearchError, as_json: bool) -> int:
+    return report(argparse.Namespace(json=as_json), exc)
 
 
 if __name__ == "__main__":

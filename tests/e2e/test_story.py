@@ -94,8 +94,8 @@ def test_cli_prints_the_refusal_as_json_and_exits_non_zero(world: World, stack: 
     status = cli_main(["search", str(photos / QUERY), "--collection", COLLECTION, "--json",
                        "--endpoint", stack.endpoint, "--api-key", key])
     out = json.loads(capsys.readouterr().out)
-    assert status == 1
-    assert out["code"] == "SECTOR_DISALLOWED" and out["message"]
+    assert status == 3  # refused
+    assert out["code"] == "SECTOR_DISALLOWED" and out["message"] and out["rule_id"]
 
 
 def test_cli_search_prints_a_matches_table(world: World, stack: RunningStack, photos: Path,

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from facesearch.client import Client
-from facesearch.commands.common import connection_options, fail, remote
+from facesearch.commands.common import connection_options, remote, usage
+from facesearch.errors import ExitCode
 from facesearch.output import box, print_json, table
 
 
@@ -28,14 +29,14 @@ def _read(args: argparse.Namespace, path: str) -> bytes | None:
     try:
         return Path(path).read_bytes()
     except OSError as exc:
-        fail(args, "FILE_NOT_READABLE", f"{path}: {exc.strerror or exc}")
+        usage(args, "FILE_NOT_READABLE", f"{path}: {exc.strerror or exc}")
         return None
 
 
 def _detect(args: argparse.Namespace, client: Client) -> int:
     image = _read(args, args.image)
     if image is None:
-        return 1
+        return int(ExitCode.USAGE)
     result = client.detect(image)
     if args.json:
         print_json(result)
@@ -52,7 +53,7 @@ def _detect(args: argparse.Namespace, client: Client) -> int:
 def _compare(args: argparse.Namespace, client: Client) -> int:
     source, target = _read(args, args.source), _read(args, args.target)
     if source is None or target is None:
-        return 1
+        return int(ExitCode.USAGE)
     result = client.compare(source, target, threshold=args.threshold)
     if args.json:
         print_json(result)

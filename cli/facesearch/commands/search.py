@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from facesearch.client import Client
-from facesearch.commands.common import connection_options, fail, remote
+from facesearch.commands.common import connection_options, remote, usage
 from facesearch.output import box, print_json, show, table
 
 MATCH_COLUMNS = [
@@ -64,7 +64,7 @@ def run_search(args: argparse.Namespace, client: Client) -> int:
     try:
         image = Path(args.image).read_bytes()
     except OSError as exc:
-        return fail(args, "FILE_NOT_READABLE", f"{args.image}: {exc.strerror or exc}")
+        return usage(args, "FILE_NOT_READABLE", f"{args.image}: {exc.strerror or exc}")
     result = client.search(args.collection, image, threshold=args.threshold, max_faces=args.max_faces)
     if args.json:
         print_json(result)
@@ -81,7 +81,7 @@ def _list(args: argparse.Namespace, client: Client) -> int:
 
 def _delete(args: argparse.Namespace, client: Client) -> int:
     if bool(args.face_ids) == bool(args.image_id):
-        return fail(args, "BAD_ARGUMENTS", "give face ids or --image-id (one of them)")
+        return usage(args, "BAD_ARGUMENTS", "give face ids or --image-id (one of them)")
     if args.image_id:
         result = client.delete_image_faces(args.collection, args.image_id)
     else:
