@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,8 @@ import pytest
 from facesearch.cli import main as cli_main
 from facesearch.client import Client
 from facesearch.local.process import RunningStack
+
+from .test_story import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -62,11 +62,3 @@ def test_indexing_twice_never_makes_a_second_image(admin: Client, stack: Running
 
     assert wait_until(replaced, timeout=60)
 
-
-def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.3)
-    return False

@@ -12,7 +12,7 @@ import pytest
 
 from facesearch.cli import main
 from facesearch.client import Client
-from facesearch.errors import ExitCode
+from facesearch.errors import ConflictError, ExitCode
 
 from .conftest import ClientFactory
 from .faultserver import Fault, FaultServer, Seen
@@ -209,3 +209,12 @@ def test_the_python_api_indexes_and_reports(api: FakeApi, photos: Path, make_cli
     api.index()
     again = client.index(COLLECTION, [photos], skip_existing=True, wait=True, timeout=5)
     assert again.summary["indexed"] == 6 and again.summary["skipped"] == 6 and len(api.tickets) == 6
+
+
+def test_create_collection_exist_ok_describes_the_existing_one(server: FaultServer, make_client: ClientFactory) -> None:
+    server.answer("/collections", Fault.error(409, "RESOURCE_ALREADY_EXISTS"))
+    server.answer(f"/collections/{COLLECTION}", Fault.json(200, {"collection_id": COLLECTION, "face_count": 3}))
+    client = make_client()
+    assert client.create_collection(COLLECTION, exist_ok=True)["face_count"] == 3
+    with pytest.raises(ConflictError):
+        client.create_collection(COLLECTION)
