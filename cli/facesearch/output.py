@@ -79,10 +79,18 @@ class Progress:
             self._draw()
 
     def advance(self, n: int = 1) -> None:
+        """Count `n` more done: redrawn on a terminal; elsewhere (logs) a line at every tenth of a long run."""
         with self._lock:
+            before = self.done
             self.done = min(self.total, self.done + n)
             if self._tty:
                 self._draw()
+            elif self.total >= 20 and self.done < self.total and self._tenth(self.done) > self._tenth(before):
+                self._draw()
+                self.stream.write("\n")
+
+    def _tenth(self, done: int) -> int:
+        return done * 10 // self.total
 
     def close(self) -> None:
         with self._lock:

@@ -129,6 +129,11 @@ class RetryPolicy(Retry):
         fresh: RetryPolicy = super().new(**kw)
         return fresh
 
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        """Only the listed statuses: urllib3 would also retry any 413/429/503 that carries Retry-After,
+        which would repeat a request that is not safe to repeat after a 503."""
+        return status_code in self.status_forcelist and self._is_method_retryable(method)
+
     def get_backoff_time(self) -> float:
         """Full jitter: a uniform draw below min(backoff_max, base * 2**(failures - 1))."""
         failures = max(1, len(self.history))

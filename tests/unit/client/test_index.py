@@ -4,6 +4,7 @@ with --skip-existing, progress and a summary whatever fails."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from facesearch.cli import main
 from facesearch.client import Client
 from facesearch.errors import ConflictError, ExitCode
+from facesearch.output import Progress
 
 from .conftest import ClientFactory
 from .faultserver import Fault, FaultServer, Seen
@@ -218,3 +220,13 @@ def test_create_collection_exist_ok_describes_the_existing_one(server: FaultServ
     assert client.create_collection(COLLECTION, exist_ok=True)["face_count"] == 3
     with pytest.raises(ConflictError):
         client.create_collection(COLLECTION)
+
+
+def test_progress_off_a_terminal_prints_a_line_every_tenth() -> None:
+    stream = io.StringIO()
+    bar = Progress(40, "uploading", stream=stream, width=10)
+    for _ in range(40):
+        bar.advance()
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 10 and lines[0] == "uploading [#.........] 4/40" and lines[-1].endswith("40/40")

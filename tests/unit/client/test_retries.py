@@ -120,6 +120,15 @@ def test_a_search_is_retried_but_a_collection_create_is_not(server: FaultServer,
     assert [s.path for s in server.seen if s.method == "POST"].count("/collections") == 2
 
 
+def test_a_create_is_not_retried_after_a_503_even_with_retry_after(server: FaultServer, clock: SleepRecorder,
+                                                                   make_client: ClientFactory) -> None:
+    server.script("/collections", [Fault.error(503, "POLICY_UNAVAILABLE", Retry_After="1"),
+                                   Fault.json(201, {"collection_id": "new"})])
+    with pytest.raises(ServiceUnavailableError) as unavailable:
+        make_client().create_collection("new")
+    assert server.count("POST") == 1 and clock.sleeps == [] and unavailable.value.retry_after == 1.0
+
+
 def test_a_create_is_retried_after_429_which_means_nothing_was_done(server: FaultServer, clock: SleepRecorder,
                                                                       make_client: ClientFactory) -> None:
     server.script("/collections", [Fault.error(429, "THROTTLED", Retry_After="1"),
