@@ -26,6 +26,7 @@ from facesearch.errors import (
     ImageTooLargeError,
     InvalidRequestError,
     InvalidResponseError,
+    LimitExceededError,
     NameResolutionError,
     NotFoundError,
     PolicyRefusedError,
@@ -43,7 +44,8 @@ from facesearch.transport import RetrySettings
 __all__ = [
     "ApiError", "AuthenticationError", "Client", "ConfigError", "ConflictError", "EndpointUnreachableError",
     "ExitCode", "FacesearchError", "ImageTooLargeError", "IndexReport", "InvalidRequestError", "InvalidResponseError",
-    "NameResolutionError", "NotFoundError", "PolicyRefusedError", "RefusedError", "RequestTimeoutError",
+    "LimitExceededError", "NameResolutionError", "NotFoundError", "PolicyRefusedError", "RefusedError",
+    "RequestTimeoutError",
     "RetrySettings", "ServiceUnavailableError", "ThrottledError", "TlsError", "TransportError", "UploadFailedError",
     "UploadResult", "UsageError", "content_image_id",
 ]

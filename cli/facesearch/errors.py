@@ -4,7 +4,8 @@
     ├── UsageError                      USAGE (2): wrong arguments
     │   └── ConfigError                 CONFIGURATION (2): no endpoint, key or credentials; a malformed endpoint
     ├── ApiError                        an error answer of the API or its gateway: .status, .body, .retry_after
-    │   ├── InvalidRequestError         400  INVALID_PARAMETER, INVALID_JSON, INVALID_IMAGE_FORMAT, LIMIT_EXCEEDED...
+    │   ├── InvalidRequestError         400  INVALID_PARAMETER, INVALID_JSON, INVALID_IMAGE_FORMAT...
+    │   │   └── LimitExceededError           LIMIT_EXCEEDED (a count limit or quota, whatever the status)
     │   ├── ImageTooLargeError          413  IMAGE_TOO_LARGE, REQUEST_TOO_LARGE
     │   ├── ConflictError               409  RESOURCE_ALREADY_EXISTS
     │   ├── NotFoundError               404  RESOURCE_NOT_FOUND                            exit 4
@@ -118,6 +119,10 @@ class InvalidRequestError(ApiError):
     """400: the request is wrong (parameters, JSON, image format, a limit); repeating it will not help."""
 
 
+class LimitExceededError(InvalidRequestError):
+    """LIMIT_EXCEEDED: a count limit or quota (faces per user, collections, faces per collection) is reached."""
+
+
 class ImageTooLargeError(ApiError):
     """413: the image or request is too large."""
 
@@ -215,6 +220,8 @@ def error_class(status: int, code: str | None) -> type[ApiError]:
     """The exception class of an error answer: the policy's codes first, then the HTTP status."""
     if code in POLICY_CODES:
         return PolicyRefusedError
+    if code == "LIMIT_EXCEEDED":
+        return LimitExceededError
     if code == "POLICY_UNAVAILABLE" or status >= 500:
         return ServiceUnavailableError
     return _BY_STATUS.get(status, ApiError)

@@ -14,6 +14,7 @@ from facesearch.errors import (
     FacesearchError,
     ImageTooLargeError,
     InvalidRequestError,
+    LimitExceededError,
     NotFoundError,
     PolicyRefusedError,
     RequestTimeoutError,
@@ -139,6 +140,7 @@ def test_a_create_is_retried_after_429_which_means_nothing_was_done(server: Faul
 
 @pytest.mark.parametrize(("fault", "error", "code"), [
     (Fault.error(400, "INVALID_PARAMETER"), InvalidRequestError, "INVALID_PARAMETER"),
+    (Fault.error(403, "LIMIT_EXCEEDED", "max_collections reached"), LimitExceededError, "LIMIT_EXCEEDED"),
     (Fault.error(403, "SECTOR_DISALLOWED", "law enforcement may not search"), PolicyRefusedError, "SECTOR_DISALLOWED"),
     (Fault.json(403, {"message": "Forbidden"}), AuthenticationError, "FORBIDDEN"),
     (Fault.json(401, {"message": "Unauthorized"}), AuthenticationError, "UNAUTHORIZED"),
