@@ -47,13 +47,26 @@ retried: 400, 401, 403 (SECTOR_DISALLOWED...), 404, 409, 413.
 """
 
 
+class UsageExit(SystemExit):
+    """A usage error found by argparse: exit status 2, as argparse's own, with the message kept."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(int(ExitCode.USAGE))
+        self.message = message
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse whose usage errors become UsageError (so --json gets {"code", "message"} too)."""
+    """argparse whose usage errors print `usage` and `error USAGE: ...` on stderr, or nothing when main
+    answers `{"code": "USAGE", "message"}` on stdout (--json)."""
+
+    json_errors = False  # set by main for the command line being parsed
 
     def error(self, message: str) -> NoReturn:
-        exc = UsageError(f"{self.prog}: {message}")
-        exc.usage = self.format_usage()
-        raise exc
+        message = f"{self.prog}: {message}"
+        if not Parser.json_errors:
+            self.print_usage(sys.stderr)
+            print(f"error USAGE: {message}", file=sys.stderr)
+        raise UsageExit(message)
 
 
 # The commands each module registers: a command line naming one imports only its module (start-up time:
@@ -93,13 +106,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.OK)
     as_json = "--json" in argv
     try:
+        Parser.json_errors = as_json
         args = parser.parse_args(argv)
         logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
         logging.getLogger("urllib3").setLevel(logging.INFO if args.verbose else logging.ERROR)  # ours say it
         return int(args.func(args))
+    except UsageExit as exc:  # already on stderr without --json
+        return _report(UsageError(exc.message), as_json) if as_json else int(ExitCode.USAGE)
     except UsageError as exc:
         if not as_json:
-            sys.stderr.write(exc.usage or parser.format_usage())
+            parser.print_usage(sys.stderr)
         return _report(exc, as_json)
     except FacesearchError as exc:
         return _report(exc, as_json)
@@ -115,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.error("unexpected error", exc_info=True)
         return _report(FacesearchError(f"{type(exc).__name__}: {exc} (run with -v for details)",
                                        code="INTERNAL_ERROR"), as_json)
+    finally:
+        Parser.json_errors = False
 
 
 def _report(exc: FacesearchError, as_json: bool) -> int:

@@ -83,7 +83,6 @@ class UsageError(FacesearchError):
 
     code = "USAGE"
     exit_code = ExitCode.USAGE
-    usage: str = ""  # the command's usage line, when argparse found the error
 
 
 class ConfigError(UsageError):
