@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import boto3
-import requests
 from botocore.credentials import Credentials
 
 from bench.load.invariants import Observed, Summary, check, collection_key
 from facesearch import dlq
 from facesearch.client import ApiError, Client
+from facesearch.errors import TransportError
 from facesearch.local.process import spawn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +99,7 @@ def patient(call: Callable[[], T], *, seconds: float = 90.0, pause: float = 0.5)
             transient = exc.status >= 500 or exc.status == 429 or (exc.status == 403 and exc.code == "FORBIDDEN")
             if not transient or time.monotonic() > deadline:
                 raise
-        except requests.ConnectionError:
+        except TransportError:  # no answer at all (refused, dropped, timed out)
             if time.monotonic() > deadline:
                 raise
         time.sleep(pause)

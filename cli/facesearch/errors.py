@@ -94,6 +94,8 @@ class ConfigError(UsageError):
 class ApiError(FacesearchError):
     """An error answer of the service (or of the gateway in front of it)."""
 
+    status: int  # the HTTP status (0 for a file the client refused before sending it)
+
     def __init__(self, status: int, code: str, message: str, body: Any = None, *,
                  retry_after: float | None = None) -> None:
         super().__init__(message, code=code)
