@@ -71,4 +71,4 @@ def test_erasing_a_customer_removes_its_data_keeps_a_tombstone_and_the_audit(
 
 def test_erasing_an_unknown_customer_is_not_found(as_operator: None, capsys: pytest.CaptureFixture[str]) -> None:
     code, answer = run(capsys, "admin", "customers", "erase", "nobody-here", "--yes")
-    assert code == 1 and answer["code"] == "CUSTOMER_NOT_FOUND"
+    assert code == 4 and answer["code"] == "CUSTOMER_NOT_FOUND"  # exit status 4: not found
