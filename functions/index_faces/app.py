@@ -33,6 +33,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 METRIC_OF_ACTION = {
     Action.INDEXED: "ImagesIndexed", Action.NO_FACES: "ImagesWithoutFaces", Action.INVALID_IMAGE: "InvalidImages",
     Action.REJECTED_POLICY: "ImagesRejected", Action.REJECTED_COLLECTION: "ImagesRejected",
+    Action.REJECTED_QUOTA: "ImagesRejectedQuota",
     Action.DELETED: "ImagesDeleted", Action.SKIPPED: "EventsSkipped",
 }
 

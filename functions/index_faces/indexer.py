@@ -33,6 +33,7 @@ from upload_objects import ObjectGone, ObjectTooLarge, RetryableError, UploadObj
 from faceengine import MODEL_VERSION, ImageError
 from faceengine.types import Analysis
 from facepolicy.model import Decision, ReasonCode
+from facepolicy.quota import QuotaExceeded
 from facestore import CollectionNotFound, Face, ImageStatus, StaleEvent, StoreUnavailable, face_id_for
 from facestore.errors import ModelVersionMismatch
 from facestore.port import FaceStore
@@ -54,6 +55,7 @@ class Action:
     INVALID_IMAGE = "INVALID_IMAGE"
     REJECTED_POLICY = "REJECTED_POLICY"
     REJECTED_COLLECTION = "REJECTED_COLLECTION"
+    REJECTED_QUOTA = "REJECTED_QUOTA"
     DELETED = "DELETED"
     SKIPPED = "SKIPPED"  # final, nothing to do: test event, hostile key, stale or vanished object
 
@@ -209,10 +211,30 @@ class Indexer:
             for i, kept in enumerate(analysis.faces)
         ]
         unindexed = tuple({"reasons": list(u.reasons), "face_detail": u.face.to_dict()} for u in analysis.unindexed)
+        over = self._over_face_quota(event, collection.face_count, len(faces))
+        if over is not None:  # no face of this image is stored
+            status = self._status(event, Action.REJECTED_QUOTA, reason_code="MAX_FACES_PER_COLLECTION", message=over,
+                                  version_id=version_id, external_image_id=options.external_image_id)
+            return self._finish(event, status, [])
         status = self._status(event, "INDEXED" if faces else "NO_FACES", version_id=version_id,
                               face_ids=tuple(f.face_id for f in faces), unindexed=unindexed,
                               external_image_id=options.external_image_id)
         return self._finish(event, status, faces)
+
+    def _over_face_quota(self, event: ObjectEvent, current: int, adding: int) -> str | None:
+        """Why storing `adding` faces would pass the collection's face quota, or None (the gate's quota)."""
+        quota = getattr(self.gate, "quota", None)
+        if quota is None:
+            return None
+        limit = quota.quotas(event.customer_id).max_faces_per_collection
+        if limit is None or current + adding <= limit:
+            return None
+        replaced = len(self.store.faces_of_image(event.customer_id, event.collection_id, event.image_id))
+        try:  # a new version of an indexed image replaces its faces
+            quota.check_faces(event.customer_id, event.collection_id, current - replaced, adding)
+        except QuotaExceeded as exc:
+            return exc.message
+        return None
 
     def _reject_policy(self, event: ObjectEvent, decision: Decision) -> Outcome:
         """Record REJECTED_POLICY, then permanently delete the refused object version(s): no image of a

@@ -98,10 +98,12 @@ def gate_from_env(environ: Mapping[str, str] | None = None, resource: Any | None
                   metrics: MetricsSink | None = None) -> PolicyGate:
     from facepolicy.gate import PolicyGate
     from facepolicy.policy import load_policy
+    from facepolicy.quota_dynamodb import enforcer_from_env
 
     _, resource = _parts(environ, resource)
-    return PolicyGate(cached_registry_from_env(environ, resource), audit_from_env(environ, resource), load_policy(),
-                      metrics=metrics)
+    registry = cached_registry_from_env(environ, resource)
+    return PolicyGate(registry, audit_from_env(environ, resource), load_policy(), metrics=metrics,
+                      quota=enforcer_from_env(registry, environ, metrics=metrics))
 
 
 def admin_from_env(environ: Mapping[str, str] | None = None, resource: Any | None = None) -> RegistryAdmin:

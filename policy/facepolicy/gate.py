@@ -18,6 +18,7 @@ from facepolicy.audit import AuditLog, iso_time
 from facepolicy.errors import AuditUnavailable, PolicyDenied, RegistryUnavailable
 from facepolicy.model import AuditRecord, Decision, ReasonCode
 from facepolicy.policy import Policy, decide, stamped
+from facepolicy.quota import QuotaEnforcer
 from facepolicy.registry import CustomerRegistry
 
 logger = Logger()
@@ -41,12 +42,14 @@ class PolicyGate:
     safe to call on every request."""
 
     def __init__(self, registry: CustomerRegistry, audit: AuditLog, policy: Policy,
-                 clock: Callable[[], float] = time.time, metrics: MetricsSink | None = None) -> None:
+                 clock: Callable[[], float] = time.time, metrics: MetricsSink | None = None,
+                 quota: QuotaEnforcer | None = None) -> None:
         self.registry = registry
         self.audit = audit
         self.policy = policy
         self.clock = clock
         self.metrics = metrics
+        self.quota = quota  # the customer's quotas, applied after an allow (facepolicy.quota)
 
     def check(self, customer_id: str, operation: str, *, request_id: str, source: str) -> Decision:
         """Decide and audit; never raises for a deny (see `enforce`)."""

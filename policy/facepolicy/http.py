@@ -30,6 +30,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from facepolicy.errors import MissingPolicyCheck, PolicyDenied
 from facepolicy.gate import PolicyGate
 from facepolicy.model import OPERATIONS, Decision, ReasonCode
+from facepolicy.quota import Admission, throttled_body
 
 GateProvider = PolicyGate | Callable[..., PolicyGate]
 Middleware = Callable[..., Response]
@@ -66,6 +67,12 @@ def denied_response(decision: Decision) -> Response:
     return Response(status_code=403, content_type="application/json", body=json.dumps(body))
 
 
+def throttled_response(admission: Admission) -> Response:
+    """429 THROTTLED with Retry-After: over a rate quota, nothing processed."""
+    return Response(status_code=429, content_type="application/json", body=json.dumps(throttled_body(admission)),
+                    headers={"Retry-After": str(admission.retry_after)})
+
+
 def requires(operation: str, gate: GateProvider) -> Middleware:
     """A route middleware that checks the caller for `operation` before the route runs."""
     if operation not in OPERATIONS:
@@ -80,6 +87,10 @@ def requires(operation: str, gate: GateProvider) -> Middleware:
         decision = gate.check(customer_id, operation, request_id=request_id_of(event), source=source)
         if not decision.allowed:
             return denied_response(decision)
+        if gate.quota is not None:  # the policy first (a refusal is a 403, never a 429), then the quota
+            admission = gate.quota.admit(customer_id, operation, request_id=request_id_of(event))
+            if not admission.allowed:
+                return throttled_response(admission)
         app.append_context(**{CUSTOMER_KEY: customer_id, DECISION_KEY: decision})
         return next_middleware(app)
 

@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from faceengine import ImageError, NoFaceError
 from facepolicy.http import register_policy_handlers
+from facepolicy.quota import LIMIT_EXCEEDED, QuotaExceeded
 from facestore.errors import (
     CollectionExists,
     CollectionNotFound,
@@ -126,6 +127,10 @@ def register_error_handlers(app: Any) -> None:
                 return error_response(status, code, message or str(exc))
         logger.error("unmapped store error", error_type=type(exc).__name__)
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "internal error")
+
+    @app.exception_handler(QuotaExceeded)
+    def _quota(exc: QuotaExceeded) -> Response:
+        return error_response(HTTPStatus.BAD_REQUEST, LIMIT_EXCEEDED, exc.message, quota=exc.quota, limit=exc.limit)
 
     @app.exception_handler(ImageError)
     def _image(exc: ImageError) -> Response:

@@ -168,7 +168,9 @@ class ImageStatusResponse(BaseModel):
     """PENDING until the indexer has processed the upload, then its outcome."""
 
     image_id: str
-    status: str = Field(examples=["INDEXED"], description="PENDING, INDEXED, NO_FACES, INVALID_IMAGE, REJECTED_*")
+    status: str = Field(examples=["INDEXED"], description=(
+        "PENDING, INDEXED, NO_FACES, INVALID_IMAGE, REJECTED_POLICY, REJECTED_COLLECTION, "
+        "REJECTED_QUOTA (max_faces_per_collection: no face stored)"))
     reason_code: str | None = None
     message: str | None = None
     face_ids: list[str] = Field(default_factory=list)
@@ -396,6 +398,8 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
     403: _error("Refused by the usage policy (code = reason, with rule_id), or unknown customer"),
     404: _error("RESOURCE_NOT_FOUND: no such collection, face, user or image for this customer"),
     409: _error("RESOURCE_ALREADY_EXISTS; MODEL_VERSION_MISMATCH: the collection holds faces of another face model"),
+    429: _error("THROTTLED: over the customer's rate quota (quota, limit, retry_after); retry after Retry-After "
+                "seconds. Nothing was processed"),
     413: _error("IMAGE_TOO_LARGE: more than 5 MB (base64) / 15 MB (upload), or too many pixels"),
     503: _error("SERVICE_UNAVAILABLE: the store is temporarily unavailable; retry"),
 }

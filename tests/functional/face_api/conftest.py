@@ -49,6 +49,7 @@ def _stack(real_engine: Any) -> Iterator[_Stack]:
         provisioned = provision(session, template, names)
         env = provisioned.env(template, "FaceApiFunction", names)
         env["POLICY_CACHE_SECONDS"] = "0"
+        env["QUOTA_REQUESTS_PER_SECOND"] = "0"  # rates unlimited here; test_quota.py gives its gate a limiter
         for key, value in env.items():
             mp.setenv(key, value)
         module = load_module("FaceApiFunction", template, fresh=True)

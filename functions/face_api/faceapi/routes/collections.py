@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from faceapi import deps, images, views
 from faceapi import models as m
 from faceapi.errors import ResourceNotFound
+from faceapi.quotas import check_collection_quota
 from faceengine import MODEL_VERSION
 from facepolicy.http import current_customer_id, requires
 from facestore.errors import CollectionNotFound
@@ -36,6 +37,7 @@ def _collection_or_404(d: deps.Deps, customer_id: str, collection_id: str) -> vi
 def create_collection(d: deps.Container,
                       body: Annotated[m.CreateCollectionRequest, Body()]) -> tuple[m.CollectionDescription, int]:
     defaults = body.defaults.model_dump(exclude_none=True) if body.defaults else None
+    check_collection_quota(d, current_customer_id(router))
     created = d.store.create_collection(current_customer_id(router), body.collection_id, MODEL_VERSION, defaults)
     return views.collection(created), 201
 
