@@ -14,6 +14,7 @@ BENCHMARKS: list[str] = [
     "bench.search",  # end-to-end search by photo through the face_api handler, 100k faces
     "bench.indexing",  # photos/s through index_faces over moto vs the engine alone (overhead ratio)
     "bench.cold_start",  # init per function in a fresh process (imports, wiring, models), top imports
+    "bench.quota",  # rate limiter: counter writes per request and time per call, 4 containers over moto
 ]
 
 

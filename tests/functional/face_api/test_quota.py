@@ -17,7 +17,6 @@ from tests.support.fakes import FakeClock, RecordingMetrics
 
 from .faceapi_helpers import CUSTOMER, OTHER, POLICE, Api, FakeContext
 
-
 _WINDOWS = itertools.count()  # each test counts in seconds of its own (the counters table is shared)
 
 
@@ -32,8 +31,9 @@ def limited(api: Api, metrics: RecordingMetrics) -> Api:
     counted in the template's QuotaCountersTable, all within one (fake) second."""
     gate = api.deps.gate
     counters = DynamoDBCounterStore(boto3.client("dynamodb"), api.provisioned.tables["QuotaCountersTable"])
+    clock = FakeClock(1_900_000_000.0 + 10 * next(_WINDOWS))
     quota = QuotaEnforcer(gate.registry, QuotaDefaults(requests_per_second=2, max_collections=2),
-                          RateLimiter(counters, clock=FakeClock(1_900_000_000.0 + 10 * next(_WINDOWS))), metrics=metrics)
+                          RateLimiter(counters, clock=clock), metrics=metrics)
     api.use(replace(api.deps, gate=PolicyGate(gate.registry, gate.audit, gate.policy, metrics=metrics, quota=quota)))
     return api
 
