@@ -394,7 +394,8 @@ def _error(description: str) -> OpenAPIResponse:
 
 # Documented on every route (the statuses errors.py answers with).
 ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
-    400: _error("Invalid request: INVALID_PARAMETER, INVALID_JSON, INVALID_IMAGE_FORMAT, INVALID_PAGINATION_TOKEN"),
+    400: _error("Invalid request: INVALID_PARAMETER, INVALID_JSON, INVALID_IMAGE_FORMAT, INVALID_PAGINATION_TOKEN; "
+                "LIMIT_EXCEEDED (a quota such as max_collections: quota, limit)"),
     403: _error("Refused by the usage policy (code = reason, with rule_id), or unknown customer"),
     404: _error("RESOURCE_NOT_FOUND: no such collection, face, user or image for this customer"),
     409: _error("RESOURCE_ALREADY_EXISTS; MODEL_VERSION_MISMATCH: the collection holds faces of another face model"),
