@@ -292,6 +292,21 @@ class Client:
         records: list[dict[str, Any]] = page.get("records", [])
         return records
 
+    def seal_audit(self) -> dict[str, Any]:
+        """Seal every closed audit period now (the scheduled function's code path)."""
+        result: dict[str, Any] = self.request("POST", "/admin/audit/seal", admin=True)
+        return result
+
+    def verify_audit(self, *, since: str = "", anchor: str = "") -> dict[str, Any]:
+        result: dict[str, Any] = self.request("GET", "/admin/audit/verify", admin=True,
+                                              params={"since": since, "anchor": anchor})
+        return result
+
+    def transparency_report(self, *, since: str = "30d", until: str = "") -> dict[str, Any]:
+        result: dict[str, Any] = self.request("GET", "/admin/report", admin=True,
+                                              params={"since": since, "until": until})
+        return result
+
     # ------------------------------------------------------------------ collections
     def create_collection(self, collection_id: str, defaults: Mapping[str, Any] | None = None, *,
                           exist_ok: bool = False) -> dict[str, Any]:

@@ -6,7 +6,9 @@ Registry table items (pk / sk):
   APIKEY#{key_hash}      / APIKEY           the key lookup of the authorizer: customer_id, key_id, revoked_at
 Audit table items (pk / sk):
   CUSTOMER#{customer_id} / {at}#{request_id}#{nonce}   one decision or change; `expires_at` (TTL, epoch s);
-  gsi1pk = DAY#{yyyy-mm-dd}, gsi1sk = {at}#{customer_id}: ready for a by-time index (not yet in the template).
+  time index gsi1: gsi1pk = DAY#{yyyy-mm-dd}#{shard}, gsi1sk = {at}#{customer_id}. The day is split over
+  AUDIT_TIME_SHARDS partitions (shard = the nonce mod 16): one day's writes never share one GSI partition, whose
+  back-pressure would throttle the table and, through a gate that fails closed, refuse requests.
 
 botocore errors are translated here into the domain's exceptions; nothing above this module sees them.
 """
@@ -16,14 +18,16 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
+from facepolicy.audit import iso_time
 from facepolicy.errors import (
     AuditUnavailable,
     CustomerExists,
@@ -35,6 +39,9 @@ from facepolicy.errors import (
 from facepolicy.model import ApiKey, AuditRecord, Customer, Page
 
 PROFILE = "PROFILE"
+AUDIT_TIME_INDEX = "gsi1"
+AUDIT_TIME_SHARDS = 16  # 16 GSI partitions per day: ~16k audit writes/s before the index pushes back
+AUDIT_LOOKBACK_DAYS = 31  # how far a listing across customers without `since` reaches back
 _CUSTOMER_FIELDS = ("name", "sector", "status", "end_user_sectors", "jurisdiction", "use_cases", "attested_at",
                     "quotas")
 
@@ -241,12 +248,29 @@ class DynamoDBRegistry:
         return sorted((_key_from_item(i) for i in page.get("Items", [])), key=lambda k: k.created_at)
 
 
+def audit_day_shard(day: str, shard: int) -> str:
+    """The time index's partition key of one shard of one UTC day (yyyy-mm-dd)."""
+    return f"DAY#{day}#{shard:02d}"
+
+
+def _days_between(first: str, last: str) -> list[str]:
+    """UTC dates (yyyy-mm-dd) from first to last, inclusive."""
+    day, end = datetime.strptime(first[:10], "%Y-%m-%d"), datetime.strptime(last[:10], "%Y-%m-%d")
+    out = []
+    while day <= end:
+        out.append(day.strftime("%Y-%m-%d"))
+        day += timedelta(days=1)
+    return out
+
+
 def _audit_item(record: AuditRecord, retention_days: int) -> dict[str, Any]:
     epoch = int(datetime.fromisoformat(record.at.replace("Z", "+00:00")).timestamp())
+    nonce = secrets.token_hex(4)
     item: dict[str, Any] = {
         "pk": _customer_pk(record.customer_id),
-        "sk": f"{record.at}#{record.request_id}#{secrets.token_hex(4)}",
-        "gsi1pk": f"DAY#{record.at[:10]}", "gsi1sk": f"{record.at}#{record.customer_id}",
+        "sk": f"{record.at}#{record.request_id}#{nonce}",
+        "gsi1pk": audit_day_shard(record.at[:10], int(nonce, 16) % AUDIT_TIME_SHARDS),
+        "gsi1sk": f"{record.at}#{record.customer_id}",
         "customer_id": record.customer_id, "operation": record.operation, "allowed": record.allowed,
         "decision": "allow" if record.allowed else "deny", "reason_code": record.reason_code,
         "request_id": record.request_id, "source": record.source, "at": record.at, "message": record.message,
@@ -280,11 +304,16 @@ def _audit_from_item(item: Mapping[str, Any]) -> AuditRecord:
 
 
 class DynamoDBAuditLog:
-    """The audit log on the AuditTable; records expire after `retention_days` (table TTL)."""
+    """The audit log on the AuditTable; records expire after `retention_days` (table TTL).
 
-    def __init__(self, table: Any, retention_days: int = 400) -> None:
+    By customer: a query of the customer's partition. By time: queries of the sharded time index (gsi1),
+    merged newest first. Never a scan.
+    """
+
+    def __init__(self, table: Any, retention_days: int = 400, clock: Callable[[], float] = time.time) -> None:
         self.table = table
         self.retention_days = retention_days
+        self.clock = clock
 
     def record(self, record: AuditRecord) -> None:
         try:
@@ -294,26 +323,85 @@ class DynamoDBAuditLog:
 
     def list_records(self, customer_id: str = "", since: str = "", until: str = "", limit: int = 50,
                      cursor: str = "") -> Page[AuditRecord]:
-        """Newest first for one customer (a query); across customers a filtered scan, in table order."""
+        """Newest first, for one customer (its partition) or across customers (the time index)."""
+        try:
+            if customer_id:
+                return self._list_customer(customer_id, since, until, limit, cursor)
+            return self._list_by_time(since, until, limit, cursor)
+        except (ClientError, BotoCoreError) as exc:
+            raise AuditUnavailable(f"audit read failed: {exc}") from exc
+
+    def _list_customer(self, customer_id: str, since: str, until: str, limit: int, cursor: str) -> Page[AuditRecord]:
         start = _decode_cursor(cursor)
         low, high = since or "0", (until or "9999") + "\uffff"
         records: list[AuditRecord] = []
-        try:
-            while len(records) < limit:
-                kwargs: dict[str, Any] = {"Limit": limit - len(records)}
-                if start:
-                    kwargs["ExclusiveStartKey"] = start
-                if customer_id:
-                    page = self.table.query(
-                        KeyConditionExpression=Key("pk").eq(_customer_pk(customer_id)) & Key("sk").between(low, high),
-                        ScanIndexForward=False, **kwargs)
-                else:
-                    page = self.table.scan(FilterExpression=Attr("at").between(low, high), **kwargs)
-                records.extend(_audit_from_item(i) for i in page.get("Items", []))
-                start = page.get("LastEvaluatedKey")
-                if not start:
-                    break
-        except (ClientError, BotoCoreError) as exc:
-            raise AuditUnavailable(f"audit read failed: {exc}") from exc
+        while len(records) < limit:
+            kwargs: dict[str, Any] = {"Limit": limit - len(records)}
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            page = self.table.query(
+                KeyConditionExpression=Key("pk").eq(_customer_pk(customer_id)) & Key("sk").between(low, high),
+                ScanIndexForward=False, **kwargs)
+            records.extend(_audit_from_item(i) for i in page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
         return Page(tuple(records), _encode_cursor(start))
 
+    def _list_by_time(self, since: str, until: str, limit: int, cursor: str) -> Page[AuditRecord]:
+        upper = until or iso_time(self.clock())
+        lower = since or iso_time(datetime.fromisoformat(upper[:10]).replace(tzinfo=UTC).timestamp()
+                                 - AUDIT_LOOKBACK_DAYS * 86400)
+        after = _decode_cursor(cursor) or {}
+        position = (after["gsi1sk"], after["pk"], after["sk"]) if after else None
+        days = [d for d in reversed(_days_between(lower, upper)) if not position or d <= position[0][:10]]
+        items: list[dict[str, Any]] = []
+        for day in days:
+            high = position[0] if position and position[0][:10] == day else upper + "\uffff"
+            found = [i for shard in range(AUDIT_TIME_SHARDS)
+                     for i in self._query_shard(day, shard, lower, high, limit, newest_first=True)]
+            ordered = sorted(found, key=_time_order, reverse=True)
+            items.extend(i for i in ordered if position is None or _time_order(i) < position)
+            if len(items) >= limit:
+                break
+        page = items[:limit]
+        last = page[-1] if len(page) == limit else None
+        next_cursor = _encode_cursor({"gsi1sk": last["gsi1sk"], "pk": last["pk"], "sk": last["sk"]}) if last else ""
+        return Page(tuple(_audit_from_item(i) for i in page), next_cursor)
+
+    def _query_shard(self, day: str, shard: int, low: str, high: str, limit: int = 0,
+                     newest_first: bool = False) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "IndexName": AUDIT_TIME_INDEX, "ScanIndexForward": not newest_first,
+            "KeyConditionExpression": Key("gsi1pk").eq(audit_day_shard(day, shard)) & Key("gsi1sk").between(low, high),
+        }
+        if limit:
+            kwargs["Limit"] = limit
+        while True:
+            page = self.table.query(**kwargs)
+            yield from page.get("Items", [])
+            if limit or not page.get("LastEvaluatedKey"):
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def records_between(self, start: str, end: str) -> Iterator[AuditRecord]:
+        """The records with start <= at < end, in no particular order (for reports)."""
+        return (_audit_from_item(i) for i in self.items_between(start, end))
+
+    def items_between(self, start: str, end: str) -> Iterator[dict[str, Any]]:
+        """Every stored item (all attributes) with start <= at < end, through the time index (for sealing)."""
+        if end <= start:
+            return
+        last_day = iso_time(datetime.fromisoformat(end.replace("Z", "+00:00")).timestamp() - 0.001)
+        try:
+            for day in _days_between(start, last_day):
+                for shard in range(AUDIT_TIME_SHARDS):
+                    for item in self._query_shard(day, shard, start, end):
+                        if start <= str(item.get("at", "")) < end:
+                            yield item
+        except (ClientError, BotoCoreError) as exc:
+            raise AuditUnavailable(f"audit read failed: {exc}") from exc
+
+
+def _time_order(item: Mapping[str, Any]) -> tuple[str, str, str]:
+    return str(item["gsi1sk"]), str(item["pk"]), str(item["sk"])

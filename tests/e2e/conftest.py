@@ -20,11 +20,13 @@ PHOTOS = Path(__file__).resolve().parents[1] / "data" / "photos"
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """Given a running local stack (authorizer results and registry reads not cached: revocations apply at once)."""
+    """Given a running local stack (authorizer results and registry reads not cached: revocations apply at once;
+    audit periods of one minute, sealed as soon as they close)."""
     work = tmp_path_factory.mktemp("localstack")
     with spawn(work / "local.json", work / "stack.log",
                extra_args=["--no-metrics", "--log-level", "WARNING", "--authorizer-cache-seconds", "0",
-                           "--parameter-overrides", "PolicyCacheSeconds=0"]) as running:
+                           "--parameter-overrides", "PolicyCacheSeconds=0", "AuditSealPeriodMinutes=1",
+                           "AuditSealSettleSeconds=0"]) as running:
         yield running
 
 

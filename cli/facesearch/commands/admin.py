@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from facesearch.client import Client
+from facesearch.commands import audit_trail
 from facesearch.commands import dlq as dlq_commands
 from facesearch.commands import erasure as erasure_commands
 from facesearch.commands.common import connection_options, remote
@@ -87,12 +88,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     krevoke.add_argument("key_id")
     krevoke.set_defaults(func=remote(_revoke_key))
 
-    audit = groups.add_parser("audit", parents=[conn], help="audit records (policy decisions, registry changes)")
+    audit = groups.add_parser("audit", parents=[conn],
+                              help="audit records (policy decisions, registry changes); seal; verify")
     audit.add_argument("--customer", dest="customer_id", default="")
     audit.add_argument("--since", default="", help="ISO 8601 time")
     audit.add_argument("--until", default="", help="ISO 8601 time")
     audit.add_argument("--limit", type=int, default=50)
     audit.set_defaults(func=remote(_audit))
+    audit_trail.register(audit, groups, conn)
 
     dlq_commands.register(groups)
     erasure_commands.register(csub, groups)

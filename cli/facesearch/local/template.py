@@ -228,12 +228,7 @@ def provision(session: Any, template: Mapping[str, Any] | None = None, names: Na
     for lid, res in resources_of_type(template, "AWS::S3::Bucket").items():
         props = res.get("Properties", {})
         name = resolver.physical(lid)
-        if names.region == "us-east-1":
-            s3.create_bucket(Bucket=name)
-        else:
-            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": names.region})
-        if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
-            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        create_bucket(s3, resolver, props, name)
         notifications = props.get("NotificationConfiguration", {}).get("QueueConfigurations", [])
         if notifications:
             s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={
@@ -241,6 +236,27 @@ def provision(session: Any, template: Mapping[str, Any] | None = None, names: Na
             })
         buckets[lid] = name
     return Provisioned(tables=tables, buckets=buckets, queues=queues, queue_arns=queue_arns)
+
+
+def create_bucket(s3: Any, resolver: Resolver, props: Mapping[str, Any], name: str) -> str:
+    """Create one bucket as the template defines it: region, versioning, Object Lock and its default retention."""
+    kwargs: dict[str, Any] = {"Bucket": name}
+    if resolver.names.region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": resolver.names.region}
+    if props.get("ObjectLockEnabled"):
+        kwargs["ObjectLockEnabledForBucket"] = True  # versioning comes with it
+    s3.create_bucket(**kwargs)
+    if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    lock = props.get("ObjectLockConfiguration")
+    if lock:
+        config: dict[str, Any] = {"ObjectLockEnabled": "Enabled"}
+        retention = resolver.resolve(lock.get("Rule", {}).get("DefaultRetention"))
+        if retention:
+            config["Rule"] = {"DefaultRetention": {k: int(v) if k in ("Days", "Years") else str(v)
+                                                   for k, v in retention.items()}}
+        s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration=config)
+    return name
 
 
 def _logical_of(value: Any) -> str | None:
