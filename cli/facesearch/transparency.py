@@ -51,11 +51,13 @@ def _stacked_bars(rows: Sequence[tuple[str, int, int]], title: str) -> str:
     """Horizontal bars, one per label: allowed (green) then refused (red)."""
     if not rows:
         return f"<p class='empty'>{escape(title)}: nothing in this period.</p>"
-    width, label_w, bar_h, gap = 640, 170, 18, 8
+    label_w = min(int(max(len(label) for label, _, _ in rows) * 7.5) + 12, 420)  # ~7.5 px a character at 12 px
+    width, bar_h, gap = label_w + 420, 18, 8
     top = max(a + r for _, a, r in rows) or 1
     scale = (width - label_w - 60) / top
     height = len(rows) * (bar_h + gap) + 30
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' role='img' "
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+             f"viewBox='0 0 {width} {height}' role='img' "
              f"aria-label='{escape(title)}'><title>{escape(title)}</title>"]
     for i, (label, allowed, refused) in enumerate(rows):
         y = 10 + i * (bar_h + gap)
@@ -80,7 +82,8 @@ def _columns(days: Sequence[tuple[str, int, int]], title: str) -> str:
     step = (width - 40) / len(days)
     top = max(a + r for _, a, r in days) or 1
     scale = (base - 20) / top
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' role='img' "
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+             f"viewBox='0 0 {width} {height}' role='img' "
              f"aria-label='{escape(title)}'><title>{escape(title)}</title>",
              f"<line x1='30' y1='{base}' x2='{width - 10}' y2='{base}' stroke='{INK}' stroke-width='1'/>"]
     for i, (day, allowed, refused) in enumerate(days):
@@ -118,7 +121,8 @@ STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1f2328;max-width:760px;margin:2em auto;
 padding:0 1em;line-height:1.45}h1{margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #d0d7de}
 table{border-collapse:collapse;margin:.6em 0;font-size:14px}td,th{border:1px solid #d0d7de;padding:3px 8px;
-text-align:left}th{background:#f6f8fa}.cards{display:flex;gap:12px;flex-wrap:wrap}.card{border:1px solid #d0d7de;
+text-align:left;overflow-wrap:anywhere}th{background:#f6f8fa}svg{max-width:100%;height:auto}
+.cards{display:flex;gap:12px;flex-wrap:wrap}.card{border:1px solid #d0d7de;
 border-radius:6px;padding:8px 14px}.card b{display:block;font-size:22px}.empty{color:#57606a}
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}code{font-size:12px;word-break:break-all}
 """
