@@ -28,8 +28,8 @@ class Context:
 @pytest.fixture
 def fn(world: World) -> Iterator[Any]:
     module = load_module("AuditSealFunction", fresh=True)
-    module.deps.services = AuditServices(world.audit, world.digests, world.sealer, world.verifier)
-    module.deps.clock = world.clock
+    services = AuditServices(world.audit, world.digests, world.sealer, world.verifier, clock=world.clock)
+    module.app.dependency_overrides[module.get_services] = lambda: services
     yield module
 
 
@@ -107,9 +107,9 @@ def test_a_missing_digest_bucket_is_503(world: World, fn: Any) -> None:
     from facepolicy.s3digests import S3DigestStore
     from facepolicy.seal import AuditSealer
 
-    fn.deps.services = AuditServices(world.audit, S3DigestStore(world.s3, "no-such-bucket"),
-                                     AuditSealer(world.audit, S3DigestStore(world.s3, "no-such-bucket")),
-                                     world.verifier)
+    broken = AuditServices(world.audit, S3DigestStore(world.s3, "no-such-bucket"),
+                           AuditSealer(world.audit, S3DigestStore(world.s3, "no-such-bucket")), world.verifier)
+    fn.app.dependency_overrides[fn.get_services] = lambda: broken
     status, body = _call(fn, "audit_seal_http")
     assert (status, body["code"]) == (503, "SERVICE_UNAVAILABLE")
 
@@ -123,3 +123,14 @@ def test_every_admin_audit_route_has_a_named_event_and_iam_auth() -> None:
     assert set(routes) == named
     schedule = next(e for e in events.values() if e["Type"] == "Schedule")
     assert schedule["Properties"]["Schedule"]["Fn::If"][0] == "SealEveryMinute"
+
+
+def test_compose_reads_the_template_variables(world: World, fn: Any) -> None:
+    env = {"REGISTRY_TABLE": "r", "AUDIT_TABLE": "facesearch-test-audit", "AUDIT_RETENTION_DAYS": "30",
+           "AUDIT_DIGEST_BUCKET": "facesearch-test-digests", "AUDIT_SEAL_PERIOD_MINUTES": "15",
+           "AUDIT_SEAL_SETTLE_SECONDS": "120"}
+    services = fn.compose(env)
+    assert (services.sealer.period_seconds, services.sealer.settle_seconds) == (900, 120)
+    assert services.audit.retention_days == 30 and services.digests.bucket == "facesearch-test-digests"
+    with pytest.raises(KeyError, match="AUDIT_DIGEST_BUCKET"):
+        fn.compose({k: v for k, v in env.items() if k != "AUDIT_DIGEST_BUCKET"})
