@@ -35,7 +35,7 @@ def render_csv(document: Mapping[str, Any]) -> str:
     for row in document.get("refusals_by_sector", []):
         writer.writerow({"section": "refusals_by_sector", "sector": row["sector"],
                          "reason_code": row["reason_code"], "value": row["count"]})
-    for section in ("registry", "erasures"):
+    for section in ("registry", "erasures", "offboarding_erased"):
         for name, value in document.get(section, {}).items():
             writer.writerow({"section": section, "name": name, "value": value})
     for row in document.get("daily", []):
@@ -160,6 +160,8 @@ def render_html(document: Mapping[str, Any]) -> str:
             (r["sector"], r["reason_code"], r["count"]) for r in document.get("refusals_by_sector", []))),
         "<h2>Registry changes</h2>" + _table(("change", "count"), document.get("registry", {}).items()),
         "<h2>Erasures</h2>" + _table(("kind", "delete requests"), document.get("erasures", {}).items()),
+        "<h3>Customers offboarded: what was erased</h3>" + _table(
+            ("kind", "removed"), document.get("offboarding_erased", {}).items()),
         "<h2>Policy versions in force</h2>" + policies,
         "<h2>Notes</h2><ul>" + "".join(f"<li>{escape(n)}</li>" for n in document.get("notes", [])) + "</ul>",
     ]

@@ -37,6 +37,7 @@ def build_report(records: Iterable[AuditRecord], *, since: str, until: str, gene
     refusals_by_sector: Counter[tuple[str, ...]] = Counter()
     erasures: Counter[tuple[str, ...]] = Counter()
     registry: Counter[tuple[str, ...]] = Counter()
+    offboarded: Counter[str] = Counter()
     daily: Counter[tuple[str, ...]] = Counter()
     policies: dict[tuple[int, str], dict[str, Any]] = {}
     customers: set[str] = set()
@@ -57,8 +58,10 @@ def build_report(records: Iterable[AuditRecord], *, since: str, until: str, gene
             action = record.details.get("action", record.message)
             if action == "update_customer" and record.details.get("status") in ("suspended", "terminated", "active"):
                 registry[("status_" + record.details["status"],)] += 1
-            elif action in ("revoke_key", "create_customer", "create_key"):
+            elif action in ("revoke_key", "create_customer", "create_key", "erase_customer"):
                 registry[(action,)] += 1
+            if action == "erase_customer":  # offboarding: what each pass removed, by kind
+                offboarded.update({k: int(v) for k, v in record.details.items() if v.isdigit() and k != "pass"})
             continue
         total += 1
         outcome = "allowed" if record.allowed else "refused"
@@ -86,6 +89,7 @@ def build_report(records: Iterable[AuditRecord], *, since: str, until: str, gene
         "refusals_by_sector": _rows(refusals_by_sector, ("sector", "reason_code")),
         "registry": {key[0]: count for key, count in sorted(registry.items())},
         "erasures": {key[0]: count for key, count in sorted(erasures.items())},
+        "offboarding_erased": dict(sorted(offboarded.items())),
         "daily": _rows(daily, ("day", "outcome")),
         "policies": sorted(policies.values(), key=lambda p: (p["first_seen"], p["version"])),
         "notes": [
@@ -93,6 +97,7 @@ def build_report(records: Iterable[AuditRecord], *, since: str, until: str, gene
             "Erasures count delete requests the policy admitted (a delete is always allowed to a known "
             "customer), by kind: collections, faces, users, images (uploads removed); not objects.",
             "registry counts status changes (status_suspended, status_terminated, status_active), customers "
-            "created and API keys created or revoked.",
+            "created, API keys created or revoked and customers erased (offboarding); offboarding_erased sums "
+            "what those erasures removed, by kind (collections, faces, images, upload versions...).",
         ],
     }

@@ -38,6 +38,9 @@ RECORDS = [
             details={"action": "update_customer", "status": "suspended"}, sha=SHA_B, version=2),
     _record("2026-11-03T09:03:00.000Z", "pd", "", "manage", True, principal="arn:admin",
             details={"action": "revoke_key", "key_id": "k1"}, sha=SHA_B, version=2),
+    _record("2026-11-04T09:00:00.000Z", "gone", "", "delete", True, principal="arn:admin", source="erase_customer",
+            details={"action": "erase_customer", "status": "COMPLETE", "pass": "1", "collections": "2",
+                     "faces": "40", "images": "12"}, sha=SHA_B, version=2),
     _record("2026-12-01T00:00:00.000Z", "shop", "retail", "search", True),  # after the period
 ]
 
@@ -50,7 +53,7 @@ def document() -> dict:
 
 def test_totals_and_the_sector_operation_outcome_matrix(document: dict) -> None:
     assert document["totals"] == {"decisions": 7, "allowed": 4, "refused": 3, "customers": 3,
-                                  "customers_refused": 2, "admin_actions": 2}
+                                  "customers_refused": 2, "admin_actions": 3}
     decisions = document["decisions"]
     assert {"sector": "law_enforcement", "operation": "index", "outcome": "refused", "count": 1} in decisions
     assert {"sector": "retail", "operation": "search", "outcome": "allowed", "count": 2} in decisions
@@ -65,10 +68,11 @@ def test_refusals_by_rule_and_reason(document: dict) -> None:
 
 
 def test_registry_changes_erasures_and_policy_versions(document: dict) -> None:
-    assert document["registry"] == {"revoke_key": 1, "status_suspended": 1}
+    assert document["registry"] == {"erase_customer": 1, "revoke_key": 1, "status_suspended": 1}
+    assert document["offboarding_erased"] == {"collections": 2, "faces": 40, "images": 12}
     assert document["erasures"] == {"collections": 1, "images": 1}
     assert [(p["version"], p["sha256"], p["first_seen"], p["records"]) for p in document["policies"]] == [
-        (1, SHA_A, "2026-11-01T10:00:00.000Z", 5), (2, SHA_B, "2026-11-03T09:00:00.000Z", 4)]
+        (1, SHA_A, "2026-11-01T10:00:00.000Z", 5), (2, SHA_B, "2026-11-03T09:00:00.000Z", 5)]
 
 
 def test_csv_is_one_long_table(document: dict) -> None:
