@@ -12,7 +12,7 @@ import functools
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -28,8 +28,7 @@ from facepolicy.http import admin_principal, request_id_of
 from facepolicy.report import build_report
 from facepolicy.seal import DigestConflict, DigestUnavailable, parse_anchor, resolve_since
 
-logger = Logger()
-tracer = Tracer()
+logger = Logger()  # no Tracer: hourly seals and rare admin calls do not earn the X-Ray SDK's cold-start cost
 app = APIGatewayHttpResolver(enable_validation=True)
 SOURCE = "audit_seal"
 
@@ -117,7 +116,6 @@ def _scheduled(event: dict[str, Any]) -> bool:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if _scheduled(event):  # the EventBridge schedule: seal every closed period (errors raise: Lambda retries)
         result = app.dependency_overrides.get(get_services, get_services)().sealer.seal()  # one override, both paths
