@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from faceapi import request
+from faceapi.docs import add_document_routes
 from faceapi.errors import register_error_handlers
 from faceapi.routes import ROUTERS
 
@@ -29,23 +30,18 @@ DESCRIPTION = ("Face collections, search, users, compare and detect, with a poli
 # the (large) openapi.models module is not imported at init.
 SECURITY_SCHEMES: dict[str, Any] = {"apiKey": {"type": "apiKey", "name": "x-api-key", "in": "header"}}
 
-app = PolicyHttpResolver()  # validating; a refused caller gets its audited 403 even with a malformed body
+# validating; a refused caller gets its audited 403 even with a malformed body; bodies read by faceapi.request
+app = PolicyHttpResolver(json_body_deserializer=request.loads)
 app.configure_openapi(title=TITLE, version=VERSION, description=DESCRIPTION, security_schemes=SECURITY_SCHEMES,
                       security=[{"apiKey": []}])
-app.enable_swagger(path="/swagger", title=TITLE, version=VERSION, description=DESCRIPTION,
-                   security_schemes=SECURITY_SCHEMES, security=[{"apiKey": []}])
 register_error_handlers(app)
 for router in ROUTERS:
     app.include_router(router)
-
-
-@app.get("/openapi.json", include_in_schema=False)
-def openapi_document() -> Any:  # a raw Response (not a model): the document as Powertools generates it
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=app.get_openapi_json_schema())
+add_document_routes(app)  # /openapi.json and /swagger: the generated document, completed by faceapi.contract
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return app.resolve(request.normalized(event), context)

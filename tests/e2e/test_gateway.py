@@ -115,6 +115,30 @@ def test_events_over_lambdas_payload_limit_are_413() -> None:
     assert [fn for fn, _ in recorder.events] == ["AuthorizerFunction"]
 
 
+def test_beyond_the_stages_throttling_is_429() -> None:
+    # Given the template's stage throttling (a burst, then a rate per second) on a fake clock
+    now = [1000.0]
+    recorder = Recorder()
+    gw = Gateway(load_template(), recorder, stage="local", region="us-east-1", admin_key=ADMIN,
+                 authorizer_cache_seconds=0, clock=lambda: now[0])
+    assert gw.throttle is not None
+    rate, burst = gw.throttle.rate, gw.throttle.burst
+
+    def call() -> Any:
+        return gw.handle("GET", "/local/collections", {"x-api-key": "k"}, b"", "127.0.0.1", "http://127.0.0.1:1")
+
+    # When a client sends the burst at once, then one more
+    assert all(call().status == 200 for _ in range(burst))
+    calls_before = len(recorder.events)
+    refused = call()
+    # Then API Gateway's own 429 comes back, before the authorizer or any function runs
+    assert (refused.status, json.loads(refused.body)) == (429, {"message": "Too Many Requests"})
+    assert len(recorder.events) == calls_before
+    # And a second later the rate's worth of requests passes again
+    now[0] += 1.0
+    assert [call().status for _ in range(int(rate) + 1)] == [200] * int(rate) + [429]
+
+
 def test_auth_none_routes_skip_the_authorizer() -> None:
     recorder = Recorder()
     response = gateway(recorder).handle("GET", "/local/openapi.json", {}, b"", "127.0.0.1", "http://127.0.0.1:1")
@@ -170,3 +194,6 @@ def test_stack_gateway_answers_over_http(stack: RunningStack) -> None:
     assert (bad.status_code, bad.json()) == (403, {"message": "Forbidden"})
     unsigned = requests.get(f"{base}/admin/customers", timeout=10)
     assert unsigned.status_code == 403
+    for method in ("TRACE", "QUERY", "PROPFIND"):  # methods without a route: API Gateway's 404, never a 501
+        other = requests.request(method, f"{base}/collections", headers={"x-api-key": "k"}, timeout=10)
+        assert (other.status_code, other.json()) == (404, {"message": "Not Found"})

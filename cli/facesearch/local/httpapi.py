@@ -4,9 +4,11 @@ Each request is matched against the template's `HttpApi` events, turned into a p
 event, authorised as the route says (the template's default Lambda authorizer with simple
 responses, `AWS_IAM` via a SigV4 check against the local admin key, or `NONE`) and handed to the
 route's function. The gateway's own answers are API Gateway's: 404 `Not Found` for an unmatched
-route, 401 `Unauthorized` when the identity header is missing, 403 `Forbidden` when the authorizer
-says no or a request is not signed by the admin key, 500 `Internal Server Error` when a function
-raises. Binds 127.0.0.1 only.
+route or method, 401 `Unauthorized` when the identity header is missing, 403 `Forbidden` when the
+authorizer says no or a request is not signed by the admin key, 413 `Request Entity Too Large` over
+the payload limits, 429 `Too Many Requests` beyond the stage's throttling (the template's
+DefaultRouteSettings: a token bucket), 500 `Internal Server Error` when a function raises; each with
+API Gateway's body `{"message": ...}` and no `code`. Binds 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -73,6 +75,36 @@ class AuthorizerSpec:
     function_id: str
     identity_headers: tuple[str, ...]
     cache_seconds: int
+
+
+class TokenBucket:
+    """API Gateway's throttling: `rate` requests a second on average, bursts of up to `burst`."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self._tokens, self._at = float(burst), clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = self.clock()
+            self._tokens = min(float(self.burst), self._tokens + (now - self._at) * self.rate)
+            self._at = now
+            if self._tokens < 1.0:
+                return False
+            self._tokens -= 1.0
+            return True
+
+
+def read_throttle(template: Mapping[str, Any]) -> tuple[float, int] | None:
+    """(rate, burst) of the HttpApi's DefaultRouteSettings, or None when it sets no throttling."""
+    for res in template["Resources"].values():
+        if res["Type"] == "AWS::Serverless::HttpApi":
+            settings = res.get("Properties", {}).get("DefaultRouteSettings", {})
+            rate, burst = settings.get("ThrottlingRateLimit"), settings.get("ThrottlingBurstLimit")
+            if isinstance(rate, int | float) and isinstance(burst, int):  # literal values (not parameters)
+                return float(rate), burst
+    return None
 
 
 def _compile(path: str) -> tuple[re.Pattern[str], int, bool]:
@@ -306,7 +338,9 @@ class Gateway:
         self.region = region
         self.admin_key = admin_key
         self.cache_override = authorizer_cache_seconds
-        self.clock = clock  # the authorizer result cache's time (a fake clock in tests)
+        self.clock = clock  # the authorizer result cache's and the throttle's time (a fake clock in tests)
+        limits = read_throttle(template)
+        self.throttle = TokenBucket(limits[0], limits[1], clock) if limits else None
         self._cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
 
@@ -324,6 +358,8 @@ class Gateway:
         route, params = self._match(method, path)
         if route is None or params is None:
             return gateway_error(404, "Not Found")
+        if self.throttle is not None and not self.throttle.take():
+            return gateway_error(429, "Too Many Requests")
         event = build_event(method=method, raw_path=raw_path, raw_query=raw_query, headers=headers, body=body,
                             route=route, path_parameters=params, stage=self.stage, source_ip=source_ip,
                             api_id=self.api_id.lower())
@@ -447,6 +483,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, QUERY...) is routed too: no route matches, so API Gateway's 404."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)

@@ -14,7 +14,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from faceengine import ImageError, NoFaceError
 from facepolicy.http import register_policy_handlers
@@ -87,16 +90,23 @@ _API_ERRORS: dict[type[ApiError], HTTPStatus] = {
 }
 
 
+RETRY_AFTER_SECONDS = "1"
+
+
 def error_response(status: HTTPStatus, code: str, message: str, **extra: Any) -> Response:
     body: dict[str, Any] = {"code": code, "message": message}
     body.update({k: v for k, v in extra.items() if v is not None})
-    return Response(status_code=status.value, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == HTTPStatus.SERVICE_UNAVAILABLE else None
+    return Response(status_code=status.value, content_type=content_types.APPLICATION_JSON, body=json.dumps(body),
+                    headers=headers)
 
 
 def validation_message(errors: list[dict[str, Any]]) -> tuple[str, str]:
     """(code, message) for pydantic/Powertools validation errors; no request values are echoed."""
-    if any(e.get("type") == "json_invalid" for e in errors):
-        return "INVALID_JSON", "the request body is not valid JSON"
+    for err in errors:
+        if err.get("type") == "json_invalid":
+            reason = str((err.get("ctx") or {}).get("error") or "")
+            return "INVALID_JSON", "the request body is not valid JSON" + (f": {reason}" if reason else "")
     parts = []
     for err in errors[:5]:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
@@ -112,6 +122,15 @@ def register_error_handlers(app: Any) -> None:
     def _validation(exc: RequestValidationError) -> Response:
         code, message = validation_message(list(exc.errors()))
         return error_response(HTTPStatus.BAD_REQUEST, code, message)
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(exc: UnicodeDecodeError) -> Response:  # Powertools decodes the body before parsing it
+        return error_response(HTTPStatus.BAD_REQUEST, "INVALID_JSON", "the request body is not UTF-8 text")
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _media_type(exc: RequestUnsupportedContentType) -> Response:
+        return error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE",
+                              "send the body as application/json")
 
     @app.exception_handler(ApiError)
     def _api(exc: ApiError) -> Response:

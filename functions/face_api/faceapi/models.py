@@ -1,15 +1,18 @@
 """Request and response models of the customer HTTP API (pydantic; the OpenAPI document is made from them).
 
-Requests forbid unknown fields and take numbers strictly (`"5"` or `true` for an integer is a 400).
-Responses are plain models built by the routes from the store's and engine's value types.
+Requests forbid unknown fields and take numbers strictly (`"5"` or `true` for an integer is a 400; an
+integral number such as `5.0` is an integer, as JSON Schema says). Optional fields are left out, not
+sent as null. Responses are plain models built by the routes from the store's and engine's value types.
+The statuses and error bodies of each route are completed by `faceapi.contract`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from facestore import uploads
 
@@ -31,6 +34,20 @@ MAX_FACES_PER_IMAGE = 100
 MAX_LIST_RESULTS = 1000
 DEFAULT_LIST_RESULTS = 100
 
+# An 80x80 grey PNG: a valid image without a face (examples must be accepted as they are).
+EXAMPLE_IMAGE = ("iVBORw0KGgoAAAANSUhEUgAAAFAAAABQCAAAAACreq1xAAAAM0lEQVR42u3MMREAAAgEoNfkRreEkwcBqMmtjlAoFAqFQqFQKBQK"
+                 "hUKhUCgUCoVC4atwAar8ASBPeyECAAAAAElFTkSuQmCC")
+
+
+def _integral(value: Any) -> Any:
+    """5.0 -> 5 (JSON Schema's integer); 5.5, "5" and true are left for strict validation to refuse."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(_integral)]
+FacesPerImage = Annotated[int, Field(ge=1, le=MAX_FACES_PER_IMAGE), BeforeValidator(_integral)]  # for `| None`
 CollectionId = Annotated[str, Field(pattern=ID_PATTERN, examples=["family-photos"])]
 FaceId = Annotated[str, Field(pattern=ID_PATTERN, examples=["3f1c9a52-5d2b-5f0e-9b61-1c0a8e2f7d44"])]
 ImageId = Annotated[str, Field(pattern=ID_PATTERN, examples=["0b7e1c5e9f2a4d7c8a1b3c5d7e9f1a2b.jpg"])]
@@ -38,8 +55,10 @@ UserId = Annotated[str, Field(pattern=USER_ID_PATTERN, examples=["user:alice"])]
 ExternalImageId = Annotated[str, Field(pattern=EXTERNAL_ID_PATTERN, examples=["IMG_0042.jpg"])]
 QualityFilter = Literal["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"]
 Threshold = Annotated[float, Field(ge=0, le=100, strict=True)]
-Base64Image = Annotated[str, Field(description="The image bytes (JPEG or PNG, at most 5 MB), base64-encoded.",
-                                   examples=["/9j/4AAQSkZJRgABAQ..."])]
+Base64Image = Annotated[str, Field(description="The image bytes (JPEG or PNG, at most 5 MB decoded), base64-encoded "
+                                               "(standard alphabet, padded; whitespace is ignored).",
+                                   min_length=1, examples=[EXAMPLE_IMAGE],
+                                   json_schema_extra={"format": "byte", "contentEncoding": "base64"})]
 
 
 class Request(BaseModel):
@@ -86,22 +105,11 @@ class ImageSize(BaseModel):
     height: int
 
 
-class ErrorBody(BaseModel):
-    """Every error response: a stable code and a message (a policy deny also carries the rule id)."""
-
-    code: str = Field(examples=["INVALID_PARAMETER"])
-    message: str
-    rule_id: str | None = None
-    policy_version: int | None = Field(default=None, description="A policy deny: the policy file's version.")
-    policy_sha256: str | None = Field(default=None, description="A policy deny: SHA-256 of the policy file.")
-    reason: str | None = Field(default=None, description="The engine's code for an unusable image.")
-
-
 # ---------------------------------------------------------------- collections
 class CollectionDefaults(Request):
     """Indexing defaults of a collection, used for uploads that do not set their own."""
 
-    max_faces: int | None = Field(default=None, ge=1, le=MAX_FACES_PER_IMAGE)
+    max_faces: FacesPerImage | None = None
     quality_filter: QualityFilter | None = None
 
 
@@ -134,10 +142,10 @@ class CreateUploadRequest(Request):
     """Ask for a presigned PUT URL; the declared length is signed, so S3 refuses any other size."""
 
     content_type: Literal["image/jpeg", "image/png"]
-    content_length: int = Field(ge=1, le=MAX_UPLOAD_BYTES,
+    content_length: Integer = Field(ge=1, le=MAX_UPLOAD_BYTES,
                                 description="The exact size in bytes of the image that will be PUT (≤ 15 MB).")
     external_image_id: ExternalImageId | None = None
-    max_faces: int | None = Field(default=None, ge=1, le=MAX_FACES_PER_IMAGE)
+    max_faces: FacesPerImage | None = None
     quality_filter: QualityFilter | None = None
     image_id: str | None = Field(
         default=None, pattern=CONTENT_IMAGE_ID_PATTERN,
@@ -220,8 +228,17 @@ class S3Object(Request):
 class ImageSource(Request):
     """Exactly one of `image` (base64 bytes) and `s3_object`."""
 
-    image: Base64Image | None = None
-    s3_object: S3Object | None = None
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["image"]}, {"required": ["s3_object"]}]})
+
+    image: Base64Image | SkipJsonSchema[None] = None
+    s3_object: S3Object | SkipJsonSchema[None] = None
+
+    @field_validator("image", "s3_object", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("leave the field out rather than sending null")
+        return value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ImageSource:
@@ -231,13 +248,13 @@ class ImageSource(Request):
 
 
 class SearchByImageRequest(ImageSource):
-    max_faces: int = Field(default=DEFAULT_SEARCH_FACES, ge=1, le=MAX_SEARCH_FACES)
+    max_faces: Integer = Field(default=DEFAULT_SEARCH_FACES, ge=1, le=MAX_SEARCH_FACES)
     threshold: Threshold = Field(default=80.0, description="Minimum similarity 0-100 (default 80).")
     quality_filter: QualityFilter = "NONE"
 
 
 class SearchFacesRequest(Request):
-    max_faces: int = Field(default=DEFAULT_SEARCH_FACES, ge=1, le=MAX_SEARCH_FACES)
+    max_faces: Integer = Field(default=DEFAULT_SEARCH_FACES, ge=1, le=MAX_SEARCH_FACES)
     threshold: Threshold = Field(default=80.0, description="Minimum similarity 0-100 (default 80).")
 
 
@@ -322,13 +339,13 @@ class DisassociateFacesResponse(BaseModel):
 
 
 class SearchUsersByImageRequest(ImageSource):
-    max_users: int = Field(default=DEFAULT_USERS_RESULT, ge=1, le=MAX_USERS_RESULT)
+    max_users: Integer = Field(default=DEFAULT_USERS_RESULT, ge=1, le=MAX_USERS_RESULT)
     user_match_threshold: Threshold = Field(default=DEFAULT_USER_MATCH_THRESHOLD)
     quality_filter: QualityFilter = "NONE"
 
 
 class SearchUsersRequest(Request):
-    max_users: int = Field(default=DEFAULT_USERS_RESULT, ge=1, le=MAX_USERS_RESULT)
+    max_users: Integer = Field(default=DEFAULT_USERS_RESULT, ge=1, le=MAX_USERS_RESULT)
     user_match_threshold: Threshold = Field(default=DEFAULT_USER_MATCH_THRESHOLD)
 
 
@@ -388,23 +405,10 @@ class CompareResponse(BaseModel):
     unmatched_faces: list[FaceDetail]
 
 
-def _error(description: str) -> OpenAPIResponse:
-    return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
-
-
-# Documented on every route (the statuses errors.py answers with).
-ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
-    400: _error("Invalid request: INVALID_PARAMETER, INVALID_JSON, INVALID_IMAGE_FORMAT, INVALID_PAGINATION_TOKEN; "
-                "LIMIT_EXCEEDED (a quota such as max_collections: quota, limit)"),
-    403: _error("Refused by the usage policy (code = reason, with rule_id), or unknown customer"),
-    404: _error("RESOURCE_NOT_FOUND: no such collection, face, user or image for this customer"),
-    409: _error("RESOURCE_ALREADY_EXISTS; MODEL_VERSION_MISMATCH: the collection holds faces of another face model"),
-    429: _error("THROTTLED: over the customer's rate quota (quota, limit, retry_after); retry after Retry-After "
-                "seconds. Nothing was processed"),
-    413: _error("IMAGE_TOO_LARGE: more than 5 MB (base64) / 15 MB (upload), or too many pixels"),
-    503: _error("SERVICE_UNAVAILABLE: the store is temporarily unavailable; retry"),
-}
+# The success response of a route; faceapi.contract adds every error status the route can answer.
+ERROR_RESPONSES: dict[int, OpenAPIResponse] = {200: {"description": "OK"}}
 
 
 def created(description: str = "Created") -> dict[int, OpenAPIResponse]:
-    return {**ERROR_RESPONSES, 201: {"description": description}}
+    return {201: {"description": description}}
+
