@@ -10,6 +10,13 @@ Item shapes (pk / sk; every key carries the customer id, ids never contain '#'):
                                                                tombstone? (deleted image)
   user         COLL#{customer}#{coll}     USER#{user_id}       face_ids (SS, at most 100), created_at
   change       COLL#{customer}#{coll}     CHANGE#{v:012d}      ids (L): faces touched by version v
+  erased       COLL#{customer}#{coll}     ERASED#{face_id}     a deleted face: never stored again
+
+Erasure stays erased: deleting a face writes its ERASED# tombstone in the deleting transaction, and
+every face write carries a ConditionCheck that the face's tombstone does not exist, so no redelivered
+or late event brings it back. A write for a given collection generation (the random token set when
+the collection is created) is conditioned on the collection item still having it, so a collection
+deleted and re-created under the same id never receives faces or statuses from the old one's events.
 
 Every face write is one transaction: the face items, their image items, the collection item
 (exact face_count, version+1, conditioned on the version read: optimistic locking) and the change
@@ -48,6 +55,7 @@ from .ids import (
     check_limit,
     embedding_bytes,
     embedding_from_bytes,
+    new_generation,
     normalize_sequencer,
     utc_now_iso,
 )
@@ -139,7 +147,7 @@ def _collection(item: dict[str, Any]) -> Collection:
         model_version=item["model_version"], face_count=int(item.get("face_count", 0)),
         user_count=int(item.get("user_count", 0)), version=int(item.get("version", 0)),
         defaults=dict(item.get("defaults", {})), snapshot_version=int(item.get("snapshot_version", 0)),
-        log_floor=int(item.get("log_floor", 0)),
+        log_floor=int(item.get("log_floor", 0)), generation=str(item.get("generation", "")),
     )
 
 
@@ -341,16 +349,21 @@ class DynamoDBFaceStore:
         self._call("transact_write_items", TransactItems=items)
 
     def _versioned(self, meta: Collection, ops: list[dict[str, Any]], touched: Sequence[str],
-                   face_delta: int) -> list[dict[str, Any]]:
-        """ops + the collection update (version+1, exact face_count, if still at meta.version) + change item."""
+                   face_delta: int, generation: str | None = None) -> list[dict[str, Any]]:
+        """ops + the collection update (version+1, exact face_count, if still at meta.version and, when
+        given, still of `generation`) + change item."""
         new_version = meta.version + 1
+        condition = "attribute_exists(pk) AND version = :old"
+        values: dict[str, Any] = {":new": new_version, ":old": meta.version, ":delta": face_delta}
+        if generation is not None:
+            condition += " AND generation = :gen"
+            values[":gen"] = generation
         return [*ops, {
             "Update": {
                 "Key": _ser({"pk": _cust_pk(meta.customer_id), "sk": f"COLL#{meta.collection_id}"}),
                 "UpdateExpression": "SET version = :new ADD face_count :delta",
-                "ConditionExpression": "attribute_exists(pk) AND version = :old",
-                "ExpressionAttributeValues": _ser({":new": new_version, ":old": meta.version,
-                                                   ":delta": face_delta}),
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": _ser(values),
             }}, {
             "Put": {
                 "Item": _ser({"pk": _coll_pk(meta.customer_id, meta.collection_id),
@@ -364,11 +377,12 @@ class DynamoDBFaceStore:
         self, customer_id: str, collection_id: str, model_version: str, defaults: dict[str, object] | None = None
     ) -> Collection:
         check_key_id(collection_id, "collection_id")
-        meta = Collection(customer_id, collection_id, utc_now_iso(), model_version, defaults=dict(defaults or {}))
+        meta = Collection(customer_id, collection_id, utc_now_iso(), model_version, defaults=dict(defaults or {}),
+                          generation=new_generation())
         item = {"pk": _cust_pk(customer_id), "sk": f"COLL#{collection_id}", "type": "COLLECTION",
                 "customer_id": customer_id, "collection_id": collection_id, "created_at": meta.created_at,
                 "model_version": model_version, "face_count": 0, "user_count": 0, "version": 0,
-                "snapshot_version": 0, "log_floor": 0, "defaults": meta.defaults}
+                "snapshot_version": 0, "log_floor": 0, "defaults": meta.defaults, "generation": meta.generation}
         try:
             self._call("put_item", Item=_ser(item), ConditionExpression="attribute_not_exists(pk)")
         except ClientError as exc:
@@ -404,25 +418,34 @@ class DynamoDBFaceStore:
 
     # -------------------------------------------------------------- faces
     def put_faces(
-        self, customer_id: str, collection_id: str, faces: Sequence[Face], *, sequencer: str | None = None
+        self, customer_id: str, collection_id: str, faces: Sequence[Face], *, sequencer: str | None = None,
+        generation: str | None = None,
     ) -> list[str]:
         faces = check_faces(customer_id, collection_id, faces)
         seq = normalize_sequencer(sequencer) if sequencer else None
         if seq is not None and len({f.image_id for f in faces}) > 1:
             raise ValueError("put_faces with a sequencer takes the faces of one image")
         created: list[str] = []
-        for chunk in _chunks(faces, lambda fs: len(fs) + len({f.image_id for f in fs}) + 2):
-            created += self._put_chunk(customer_id, collection_id, chunk, seq)
+        for chunk in _chunks(faces, lambda fs: 2 * len(fs) + len({f.image_id for f in fs}) + 2):
+            created += self._put_chunk(customer_id, collection_id, chunk, seq, generation)
         if created:
             logger.info("faces stored", extra={"customer_id": customer_id, "collection_id": collection_id,
                                                "created": len(created), "skipped": len(faces) - len(created)})
         return created
 
-    def _put_chunk(self, customer_id: str, collection_id: str, faces: list[Face], seq: str | None) -> list[str]:
+    def _put_chunk(self, customer_id: str, collection_id: str, faces: list[Face], seq: str | None,
+                   generation: str | None) -> list[str]:
         pk = _coll_pk(customer_id, collection_id)
-        pending = list(faces)
+        image_key = f"IMG#{faces[0].image_id}" if faces else ""
+        read = self._batch_get(pk, [image_key, *(f"ERASED#{f.face_id}" for f in faces)] if faces else [])
+        recorded = str(read.get(image_key, {}).get("seq", ""))
+        if seq is not None and recorded > seq:  # a newer create or the image's deletion is recorded
+            raise StaleEvent(faces[0].image_id)
+        pending = [f for f in faces if f"ERASED#{f.face_id}" not in read]
         for _ in self._attempts("put_faces"):
             meta = self._meta(customer_id, collection_id)
+            if generation is not None and meta.generation != generation:
+                raise CollectionNotFound(collection_id)  # the event's collection was deleted (and re-created)
             if not pending:
                 return []
             ops: list[dict[str, Any]] = [{"Put": {"Item": _ser(_face_item(f, pk)),
@@ -442,8 +465,10 @@ class DynamoDBFaceStore:
                     update["ConditionExpression"] = "attribute_not_exists(seq) OR seq <= :seq"
                     update["ExpressionAttributeValues"][":seq"] = _v(seq)
                 ops.append({"Update": update})
+            ops += [{"ConditionCheck": {"Key": _ser({"pk": pk, "sk": f"ERASED#{f.face_id}"}),
+                                        "ConditionExpression": "attribute_not_exists(pk)"}} for f in pending]
             try:
-                self._transact(self._versioned(meta, ops, [f.face_id for f in pending], len(pending)))
+                self._transact(self._versioned(meta, ops, [f.face_id for f in pending], len(pending), generation))
                 return [f.face_id for f in pending]
             except _Cancelled as exc:
                 codes = exc.codes
@@ -451,7 +476,10 @@ class DynamoDBFaceStore:
                     continue
                 if seq is not None and codes[len(pending)] == "ConditionalCheckFailed":
                     raise StaleEvent(images[0]) from exc
-                pending = [f for f, c in zip(pending, codes, strict=False) if c != "ConditionalCheckFailed"]
+                checks = codes[len(pending) + len(images):]  # the ERASED# checks, one per pending face
+                pending = [f for i, (f, c) in enumerate(zip(pending, codes, strict=False))
+                           if c != "ConditionalCheckFailed"
+                           and (i >= len(checks) or checks[i] != "ConditionalCheckFailed")]
         return []  # pragma: no cover (_attempts raises)
 
     def delete_faces(
@@ -482,8 +510,8 @@ class DynamoDBFaceStore:
         deleted: list[str] = []
         failed: dict[str, str] = {}
 
-        def size(chunk: list[dict[str, Any]]) -> int:
-            return len(chunk) + len({i["image_id"] for i in chunk}) + len(
+        def size(chunk: list[dict[str, Any]]) -> int:  # each face: its delete and its ERASED# tombstone
+            return 2 * len(chunk) + len({i["image_id"] for i in chunk}) + len(
                 {i["user_id"] for i in chunk if i.get("user_id")}) + 2
 
         for chunk in _chunks(items, size):
@@ -498,6 +526,9 @@ class DynamoDBFaceStore:
                     if not allow_associated:
                         cond += " AND attribute_not_exists(user_id)"
                     ops.append({"Delete": {"Key": _ser({"pk": pk, "sk": item["sk"]}), "ConditionExpression": cond}})
+                tombstones = [{"Put": {"Item": _ser({"pk": pk, "sk": f"ERASED#{i['face_id']}", "type": "ERASED",
+                                                     "image_id": i["image_id"], "at": utc_now_iso()})}}
+                              for i in pending]
                 for image_id in dict.fromkeys(i["image_id"] for i in pending):
                     ids = {i["face_id"] for i in pending if i["image_id"] == image_id}
                     ops.append({"Update": {"Key": _ser({"pk": pk, "sk": f"IMG#{image_id}"}),
@@ -509,8 +540,9 @@ class DynamoDBFaceStore:
                                            "UpdateExpression": "DELETE face_ids :ids",
                                            "ConditionExpression": "attribute_exists(pk)",
                                            "ExpressionAttributeValues": _ser({":ids": ids})}})
-                try:
-                    self._transact(self._versioned(meta, ops, [i["face_id"] for i in pending], -len(pending)))
+                try:  # the tombstones go last: the cancellation codes of the deletes keep their positions
+                    self._transact(self._versioned(meta, ops + tombstones, [i["face_id"] for i in pending],
+                                                   -len(pending)))
                     deleted += [i["face_id"] for i in pending]
                     break
                 except _Cancelled as exc:
@@ -555,7 +587,8 @@ class DynamoDBFaceStore:
         return [_face(found[f"FACE#{f}"]) for f in ids if f"FACE#{f}" in found]
 
     # -------------------------------------------------------------- images
-    def put_image_status(self, status: ImageStatus, *, only_if_newer: bool = True) -> bool:
+    def put_image_status(self, status: ImageStatus, *, only_if_newer: bool = True,
+                         generation: str | None = None) -> bool:
         pk = _coll_pk(status.customer_id, status.collection_id)
         check_last_id(status.image_id, "image_id")
         fields: dict[str, Any] = {
@@ -578,10 +611,22 @@ class DynamoDBFaceStore:
         kwargs: dict[str, Any] = {}
         if only_if_newer and "seq" in sets:
             kwargs["ConditionExpression"] = "attribute_not_exists(#seq) OR #seq <= :seq"
+        update = {"Key": _ser({"pk": pk, "sk": f"IMG#{status.image_id}"}), "UpdateExpression": expr,
+                  "ExpressionAttributeNames": names, "ExpressionAttributeValues": values, **kwargs}
         try:
-            self._call("update_item", Key=_ser({"pk": pk, "sk": f"IMG#{status.image_id}"}),
-                       UpdateExpression=expr, ExpressionAttributeNames=names,
-                       ExpressionAttributeValues=values, **kwargs)
+            if generation is None:
+                self._call("update_item", **update)
+            else:  # only while the collection is still the generation the event was for
+                collection = _ser({"pk": _cust_pk(status.customer_id), "sk": f"COLL#{status.collection_id}"})
+                self._transact([{"Update": update}, {"ConditionCheck": {
+                    "Key": collection, "ConditionExpression": "generation = :gen",
+                    "ExpressionAttributeValues": _ser({":gen": generation})}}])
+        except _Cancelled as exc:
+            if exc.codes == ["TransactionConflict"]:
+                raise StoreUnavailable("put_image_status: conflict") from exc
+            logger.info("image status of a stale event or an older collection ignored", extra={
+                "customer_id": status.customer_id, "collection_id": status.collection_id, "image_id": status.image_id})
+            return False
         except ClientError:
             logger.info("stale image status ignored", extra={"customer_id": status.customer_id,
                                                             "collection_id": status.collection_id,

@@ -57,6 +57,11 @@ def normalize_sequencer(sequencer: str) -> str:
     return s.rjust(SEQUENCER_WIDTH, "0")
 
 
+def new_generation() -> str:
+    """A collection's generation: random, so a re-created collection never matches an old one."""
+    return uuid.uuid4().hex[:16]
+
+
 def utc_now_iso() -> str:
     """Now, as an ISO-8601 UTC timestamp with milliseconds."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -22,7 +22,15 @@ from .errors import (
     UserFaceLimitExceeded,
     UserNotFound,
 )
-from .ids import check_faces, check_key_id, check_last_id, check_limit, normalize_sequencer, utc_now_iso
+from .ids import (
+    check_faces,
+    check_key_id,
+    check_last_id,
+    check_limit,
+    new_generation,
+    normalize_sequencer,
+    utc_now_iso,
+)
 from .model import (
     ASSOCIATED_TO_A_DIFFERENT_USER,
     ASSOCIATED_TO_AN_EXISTING_USER,
@@ -58,6 +66,7 @@ class _Partition:
     faces: dict[str, Face] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
     changes: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    erased: set[str] = field(default_factory=set)  # face ids deleted: never stored again
 
 
 class InMemoryFaceStore:
@@ -94,7 +103,7 @@ class InMemoryFaceStore:
             if (customer_id, collection_id) in self._parts:
                 raise CollectionExists(collection_id)
             meta = Collection(customer_id, collection_id, utc_now_iso(), model_version,
-                              defaults=copy.deepcopy(dict(defaults or {})))
+                              defaults=copy.deepcopy(dict(defaults or {})), generation=new_generation())
             self._parts[(customer_id, collection_id)] = _Partition(meta)
             return copy.deepcopy(meta)
 
@@ -123,7 +132,8 @@ class InMemoryFaceStore:
 
     # -------------------------------------------------------------- faces
     def put_faces(
-        self, customer_id: str, collection_id: str, faces: Sequence[Face], *, sequencer: str | None = None
+        self, customer_id: str, collection_id: str, faces: Sequence[Face], *, sequencer: str | None = None,
+        generation: str | None = None,
     ) -> list[str]:
         faces = check_faces(customer_id, collection_id, faces)
         seq = normalize_sequencer(sequencer) if sequencer else None
@@ -131,12 +141,14 @@ class InMemoryFaceStore:
             raise ValueError("put_faces with a sequencer takes the faces of one image")
         with self._lock:
             part = self._part(customer_id, collection_id)
+            if generation is not None and part.meta.generation != generation:
+                raise CollectionNotFound(collection_id)
             images = self._images.setdefault((customer_id, collection_id), {})
             if seq is not None and faces:
                 image = images.get(faces[0].image_id)
                 if image is not None and image.seq is not None and image.seq > seq:
                     raise StaleEvent(faces[0].image_id)
-            new = [f for f in faces if f.face_id not in part.faces]
+            new = [f for f in faces if f.face_id not in part.faces and f.face_id not in part.erased]
             if not new:
                 return []
             for face in new:
@@ -172,6 +184,7 @@ class InMemoryFaceStore:
         if not face_ids:
             return
         images = self._images.get((customer_id, collection_id), {})
+        part.erased.update(face_ids)
         for face_id in face_ids:
             face = part.faces.pop(face_id)
             image = images.get(face.image_id)
@@ -212,12 +225,17 @@ class InMemoryFaceStore:
             return [_copy_face(part.faces[i]) for i in ids if i in part.faces]
 
     # -------------------------------------------------------------- images
-    def put_image_status(self, status: ImageStatus, *, only_if_newer: bool = True) -> bool:
+    def put_image_status(self, status: ImageStatus, *, only_if_newer: bool = True,
+                         generation: str | None = None) -> bool:
         check_key_id(status.customer_id, "customer_id")
         check_key_id(status.collection_id, "collection_id")
         check_last_id(status.image_id, "image_id")
         seq = normalize_sequencer(status.sequencer) if status.sequencer else None
         with self._lock:
+            if generation is not None:
+                part = self._parts.get((status.customer_id, status.collection_id))
+                if part is None or part.meta.generation != generation:
+                    return False
             images = self._images.setdefault((status.customer_id, status.collection_id), {})
             image = images.setdefault(status.image_id, _Image())
             if only_if_newer and seq is not None and image.seq is not None and image.seq > seq:

@@ -29,6 +29,8 @@ class Collection:
     defaults: dict[str, object] = field(default_factory=dict, compare=False)  # max_faces, quality_filter
     snapshot_version: int = 0  # version of the newest S3 snapshot of the vector index (0: none)
     log_floor: int = 0  # changes_since(v) needs v >= log_floor (older change items may be compacted)
+    # A new random token each time the id is (re)created: events of an older incarnation are refused.
+    generation: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,11 @@ Adapters: `DynamoDBFaceStore` (facestore.dynamodb) and `InMemoryFaceStore` (face
 contract test suite runs over both. Every method is scoped by customer id: nothing returns or changes
 another customer's data, and another customer's collection behaves exactly like a missing one.
 Embeddings are float32 vectors of EMBEDDING_DIM values, stored as 512 raw bytes, never logged.
+
+Erasure stays erased: a deleted face (delete_faces, delete_image) leaves a tombstone that every later
+put_faces checks in the same atomic write, so no redelivered, late or duplicated event stores it
+again; a collection's `generation` changes when it is re-created, and writes made for an older
+generation (put_faces / put_image_status with `generation=`) are refused.
 """
 
 from __future__ import annotations
@@ -40,20 +45,23 @@ class FaceStore(Protocol):
 
     # -------------------------------------------------------------- faces
     def put_faces(
-        self, customer_id: str, collection_id: str, faces: Sequence[Face], *, sequencer: str | None = None
+        self, customer_id: str, collection_id: str, faces: Sequence[Face], *, sequencer: str | None = None,
+        generation: str | None = None,
     ) -> list[str]:
-        """Store faces idempotently; returns the ids actually created (those that already existed are
-        skipped, so a redelivered event creates nothing). face_count stays exact and version is bumped
-        once per write transaction. With `sequencer` (the S3 event's, all faces of one image), nothing
-        is written and StaleEvent is raised if a newer event (a delete or a newer create) of that image
-        is already recorded. Raises CollectionNotFound."""
+        """Store faces idempotently; returns the ids actually created (those that already existed, or
+        were ever deleted, are skipped, so a redelivered event creates nothing and erased faces stay
+        erased). face_count stays exact and version is bumped once per write transaction. With
+        `sequencer` (the S3 event's, all faces of one image), nothing is written and StaleEvent is
+        raised if a newer event (a delete or a newer create) of that image is already recorded. With
+        `generation`, CollectionNotFound unless the collection is still that generation. Raises
+        CollectionNotFound."""
         ...
 
     def delete_faces(
         self, customer_id: str, collection_id: str, face_ids: Sequence[str]
     ) -> tuple[list[str], list[tuple[str, str]]]:
         """Delete faces: (deleted ids, [(face id, FACE_NOT_FOUND | ASSOCIATED_TO_AN_EXISTING_USER)]),
-        as Rekognition's DeleteFaces. Raises CollectionNotFound."""
+        as Rekognition's DeleteFaces; a deleted face id is never stored again. Raises CollectionNotFound."""
         ...
 
     def get_face(self, customer_id: str, collection_id: str, face_id: str) -> Face | None:
@@ -71,9 +79,11 @@ class FaceStore(Protocol):
         ...
 
     # -------------------------------------------------------------- images
-    def put_image_status(self, status: ImageStatus, *, only_if_newer: bool = True) -> bool:
+    def put_image_status(self, status: ImageStatus, *, only_if_newer: bool = True,
+                         generation: str | None = None) -> bool:
         """Record an image's indexing outcome. With only_if_newer and a sequencer, returns False (and
-        writes nothing) if an event with a greater sequencer (e.g. the image's deletion) is recorded."""
+        writes nothing) if an event with a greater sequencer (e.g. the image's deletion) is recorded;
+        with `generation`, False unless the collection exists and is still that generation."""
         ...
 
     def get_image_status(self, customer_id: str, collection_id: str, image_id: str) -> ImageStatus | None:

@@ -323,6 +323,88 @@ def test_list_images_is_scoped_to_the_customer(coll: Any) -> None:
         coll.list_images("cust-b", K, 1, token or "x")
 
 
+# ------------------------------------------------------------------ erasure stays erased
+def test_faces_deleted_through_the_api_stay_deleted_when_their_event_is_replayed(coll: Any) -> None:
+    # Given an image's three faces, two of them deleted (DELETE /faces)
+    faces = make_faces(C, K, "img", 3)
+    coll.put_faces(C, K, faces, sequencer="10")
+    deleted, _ = coll.delete_faces(C, K, [faces[0].face_id, faces[1].face_id])
+    assert len(deleted) == 2
+    # When the image's create event is redelivered, duplicated or arrives late (with or without sequencer)
+    for sequencer in ("10", "10", None, "0F"):
+        try:
+            assert coll.put_faces(C, K, faces, sequencer=sequencer) == []
+        except StaleEvent:
+            pass
+    # Then the deleted faces never come back and the count stays exact
+    assert [f.face_id for f in coll.faces_of_image(C, K, "img")] == [faces[2].face_id]
+    assert coll.get_face(C, K, faces[0].face_id) is None
+    assert coll.get_collection(C, K).face_count == 1
+
+
+def test_faces_of_an_image_removed_from_the_bucket_stay_deleted_without_a_sequencer(coll: Any) -> None:
+    # Given an image removed from the bucket by an event that carries no sequencer
+    faces = make_faces(C, K, "img", 2)
+    coll.put_faces(C, K, faces)
+    assert sorted(coll.delete_image(C, K, "img", sequencer=None)) == sorted(f.face_id for f in faces)
+    # When its create event is replayed (nothing to order it by)
+    assert coll.put_faces(C, K, faces) == []
+    # Then nothing came back; a new upload of the key (a new version, new face ids) indexes as usual
+    assert coll.faces_of_image(C, K, "img") == [] and coll.get_collection(C, K).face_count == 0
+    again = make_faces(C, K, "img", 1, version="v2")
+    assert coll.put_faces(C, K, again) == [again[0].face_id]
+
+
+def test_a_recreated_collection_never_receives_the_old_ones_faces_or_statuses(coll: Any) -> None:
+    # Given a collection deleted and re-created under the same id
+    old = coll.get_collection(C, K).generation
+    coll.delete_collection(C, K)
+    coll.create_collection(C, K, "sface-1")
+    new = coll.get_collection(C, K).generation
+    assert old and new and old != new
+    # When an event of the old collection is replayed
+    faces = make_faces(C, K, "img", 2)
+    with pytest.raises(CollectionNotFound):
+        coll.put_faces(C, K, faces, sequencer="10", generation=old)
+    assert coll.put_image_status(ImageStatus(C, K, "img", "INDEXED", sequencer="10"), generation=old) is False
+    # Then the new collection has nothing of it; its own events index as usual
+    assert coll.get_collection(C, K).face_count == 0 and coll.get_image_status(C, K, "img") is None
+    assert coll.put_faces(C, K, faces, sequencer="10", generation=new) == [f.face_id for f in faces]
+    assert coll.put_image_status(ImageStatus(C, K, "img", "INDEXED", sequencer="10"), generation=new) is True
+
+
+def test_a_deleted_user_is_not_brought_back_by_replayed_events(coll: Any) -> None:
+    # Given a user with a face, then deleted (its faces stay, unassociated)
+    faces = make_faces(C, K, "img", 2)
+    coll.put_faces(C, K, faces, sequencer="10")
+    coll.create_user(C, K, "u1")
+    coll.associate_faces(C, K, "u1", [faces[0].face_id])
+    coll.delete_user(C, K, "u1")
+    # When the image's create event is replayed
+    assert coll.put_faces(C, K, faces, sequencer="10") == []
+    # Then the user stays deleted and no association reappears
+    assert coll.get_user(C, K, "u1") is None
+    assert all(f.user_id is None for f in coll.faces_of_image(C, K, "img"))
+    assert coll.get_collection(C, K).user_count == 0
+
+
+def test_the_tombstone_check_is_inside_the_write_transaction(store: Any) -> None:
+    """A face deleted between the store's tombstone read and its write is still refused (DynamoDB)."""
+    if not hasattr(store, "_batch_get"):
+        pytest.skip("the in-memory store is atomic under one lock")
+    store.create_collection(C, K, "sface-1")
+    faces = make_faces(C, K, "img", 2)
+    store.put_faces(C, K, faces)
+    store.delete_faces(C, K, [faces[0].face_id])
+    real = store._batch_get
+    # Given a read that misses the tombstones (the delete lands right after it)
+    store._batch_get = lambda pk, sks: {} if all(k.startswith("ERASED#") for k in sks) else real(pk, sks)
+    # When the replayed event writes
+    assert store.put_faces(C, K, faces) == []
+    # Then the ConditionCheck in the transaction refused the deleted face
+    assert store.get_face(C, K, faces[0].face_id) is None and store.get_collection(C, K).face_count == 1
+
+
 def test_delete_image_of_missing_collection_is_a_noop(store: Any) -> None:
     assert store.delete_image(C, "nope", "img", sequencer="01") == []
 
