@@ -13,7 +13,10 @@ maxReceiveCount, moves it to the dead-letter queue. Nothing is dropped silently.
 
 Ordering. Real S3 events carry `sequencer` and `versionId`: faces are written with the sequencer
 (`put_faces(sequencer=...)` raises StaleEvent if a newer create or a delete of the image is recorded)
-and the status only if newer. moto's events carry neither: the current version is read with GetObject
+and the status only if newer. Erasure stays erased: the store never stores a deleted face again,
+so a replayed event records only the faces still there (or nothing); an upload made for an older
+incarnation of the collection (its `collection-generation` metadata, signed into the upload URL)
+is refused in the same write. moto's events carry neither: the current version is read with GetObject
 (a deleted object is then simply gone) and the event is treated as the newest (no sequencer check).
 """
 
@@ -22,7 +25,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -37,6 +40,7 @@ from facepolicy.quota import QuotaExceeded
 from facestore import CollectionNotFound, Face, ImageStatus, StaleEvent, StoreUnavailable, face_id_for
 from facestore.errors import ModelVersionMismatch
 from facestore.port import FaceStore
+from facestore.uploads import GENERATION_METADATA
 
 logger = Logger(child=True)
 
@@ -184,6 +188,10 @@ class Indexer:
             return self._invalid(event, "IMAGE_TOO_LARGE", str(exc), None, event.version_id)
         version_id = event.version_id or obj.version_id
         version_key = version_id or obj.etag
+        generation = obj.metadata.get(GENERATION_METADATA) or None
+        if generation is not None and generation != collection.generation:
+            obj.close()  # uploaded for a collection since deleted (and re-created under the same id)
+            return self._skip(event, "OLD_COLLECTION")
         options = index_options(obj.metadata, collection.defaults or {})
         if isinstance(options, str):
             obj.close()  # the body is not read
@@ -219,7 +227,7 @@ class Indexer:
         status = self._status(event, "INDEXED" if faces else "NO_FACES", version_id=version_id,
                               face_ids=tuple(f.face_id for f in faces), unindexed=unindexed,
                               external_image_id=options.external_image_id)
-        return self._finish(event, status, faces)
+        return self._finish(event, status, faces, generation)
 
     def _over_face_quota(self, event: ObjectEvent, current: int, adding: int) -> str | None:
         """Why storing `adding` faces would pass the collection's face quota, or None (the gate's quota)."""
@@ -279,22 +287,31 @@ class Indexer:
                        image_id=event.image_id, faces_deleted=len(deleted))
 
     # -------------------------------------------------------------- shared
-    def _finish(self, event: ObjectEvent, status: ImageStatus, faces: Sequence[Face]) -> Outcome:
-        """Write faces (sequencer-checked), then the status (only if newer); drop faces of older versions."""
+    def _finish(self, event: ObjectEvent, status: ImageStatus, faces: Sequence[Face],
+                generation: str | None = None) -> Outcome:
+        """Write faces (sequencer-checked, never a deleted one again), then the status (only if newer, naming
+        only the faces stored); drop faces of older versions. With `generation`, only into that collection."""
         c, col, img = event.customer_id, event.collection_id, event.image_id
         new_ids = set(status.face_ids)
         older = [f.face_id for f in self.store.faces_of_image(c, col, img) if f.face_id not in new_ids]
         created: list[str] = []
         if faces:
             try:
-                created = list(self.store.put_faces(c, col, faces, sequencer=event.sequencer))
+                created = list(self.store.put_faces(c, col, faces, sequencer=event.sequencer,
+                                                    generation=generation))
             except StaleEvent:
                 return self._skip(event, "STALE_EVENT")
             except CollectionNotFound:  # deleted while we were decoding
                 status = self._status(event, "REJECTED_COLLECTION", reason_code="COLLECTION_NOT_FOUND",
                                       message="no such collection for this customer", version_id=status.version_id)
                 faces = ()
-        if not self.store.put_image_status(status, only_if_newer=True):
+        if faces and len(created) < len(faces):  # a replay: faces deleted since are not stored again
+            present = {f.face_id for f in self.store.faces_of_image(c, col, img)}
+            stored = tuple(fid for fid in status.face_ids if fid in present)
+            if not stored:
+                return self._skip(event, "FACES_DELETED")
+            status = replace(status, face_ids=stored)
+        if not self.store.put_image_status(status, only_if_newer=True, generation=generation):
             current = self.store.get_image_status(c, col, img)
             keep = set(current.face_ids) if current is not None else set()
             undo = [fid for fid in created if fid not in keep]  # a newer event won the race

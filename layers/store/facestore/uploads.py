@@ -22,6 +22,10 @@ UPLOADS_PREFIX = "uploads/"
 ID_PATTERN = re.compile(r"[a-zA-Z0-9_.\-]{1,255}")  # Rekognition's CollectionId alphabet
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024  # Rekognition's limit for images read from S3
 
+# The object metadata (x-amz-meta-*, signed into the upload URL) naming the collection generation the
+# upload was made for: the indexer refuses it once the collection was deleted and re-created.
+GENERATION_METADATA = "collection-generation"
+
 # A missing key, version or bucket; GetObject of a delete-marker version answers 405 MethodNotAllowed.
 S3_NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchBucket", "NotFound", "404",
                                 "MethodNotAllowed", "405"})

@@ -33,10 +33,13 @@ def test_upload_ticket_signs_size_type_and_metadata(api: Api) -> None:
     assert url.path == f"/uploads/{CUSTOMER}/{COLLECTION}/{ticket['image_id']}"
     query = parse_qs(url.query)
     signed = query["X-Amz-SignedHeaders"][0].split(";")
-    assert {"content-length", "content-type", "x-amz-meta-external-image-id", "x-amz-meta-max-faces"} <= set(signed)
+    assert {"content-length", "content-type", "x-amz-meta-external-image-id", "x-amz-meta-max-faces",
+            "x-amz-meta-collection-generation"} <= set(signed)
     assert int(query["X-Amz-Expires"][0]) == ticket["expires_in"]
+    generation = api.store.get_collection(CUSTOMER, COLLECTION).generation  # which incarnation it is for
     assert ticket["headers"] == {"Content-Type": "image/jpeg", "Content-Length": str(len(data)),
-                                 "x-amz-meta-external-image-id": "IMG_0042.jpg", "x-amz-meta-max-faces": "3"}
+                                 "x-amz-meta-external-image-id": "IMG_0042.jpg", "x-amz-meta-max-faces": "3",
+                                 "x-amz-meta-collection-generation": generation}
     assert ticket["image_id"].endswith(".jpg")
     # When the client PUTs the bytes with exactly those headers
     response = requests.put(ticket["url"], data=data, headers=ticket["headers"], timeout=10)
@@ -44,7 +47,8 @@ def test_upload_ticket_signs_size_type_and_metadata(api: Api) -> None:
     # Then the object is where the indexer looks, with the metadata it reads
     head = api.deps.s3.head_object(Bucket=api.uploads_bucket, Key=url.path.lstrip("/"))
     assert head["ContentLength"] == len(data) and head["ContentType"] == "image/jpeg"
-    assert head["Metadata"] == {"external-image-id": "IMG_0042.jpg", "max-faces": "3"}
+    assert head["Metadata"] == {"external-image-id": "IMG_0042.jpg", "max-faces": "3",
+                                "collection-generation": generation}
     # And the image is PENDING until the indexer records an outcome
     path = {"image_id": ticket["image_id"]}
     assert api.call("http_get_image", path=path) == (200, {

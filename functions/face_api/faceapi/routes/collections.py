@@ -15,7 +15,7 @@ from faceapi.quotas import check_collection_quota
 from faceengine import MODEL_VERSION
 from facepolicy.http import current_customer_id, requires
 from facestore.errors import CollectionNotFound
-from facestore.uploads import upload_key
+from facestore.uploads import GENERATION_METADATA, upload_key
 
 router = APIGatewayHttpRouter()
 
@@ -72,11 +72,12 @@ def delete_collection(d: deps.Container, collection_id: CollectionPath) -> m.Del
 def create_upload(d: deps.Container, collection_id: CollectionPath,
                   body: Annotated[m.CreateUploadRequest, Body()]) -> tuple[m.UploadTicket, int]:
     customer_id = current_customer_id(router)
-    _collection_or_404(d, customer_id, collection_id)
+    collection = _collection_or_404(d, customer_id, collection_id)
     image_id, checksum = images.content_image_id(body.image_id, body.content_type)
     image_id = image_id or uuid.uuid4().hex + images.EXTENSIONS[body.content_type]
     metadata = {k: str(v) for k, v in (("external-image-id", body.external_image_id), ("max-faces", body.max_faces),
-                                       ("quality-filter", body.quality_filter)) if v is not None}
+                                       ("quality-filter", body.quality_filter),
+                                       (GENERATION_METADATA, collection.generation or None)) if v is not None}
     expires = d.settings.upload_expiry_seconds
     params = {"Bucket": d.settings.uploads_bucket, "Key": upload_key(customer_id, collection_id, image_id),
               "ContentType": body.content_type, "ContentLength": body.content_length, "Metadata": metadata}
