@@ -30,7 +30,7 @@ class FaceBox(m.Request):
 
 class SearchChosenFaceRequest(m.ImageSource):
     bounding_box: FaceBox = Field(description="The face to search: its box as POST /detect returned it.")
-    max_faces: int = Field(default=m.DEFAULT_SEARCH_FACES, ge=1, le=m.MAX_SEARCH_FACES)
+    max_faces: m.Integer = Field(default=m.DEFAULT_SEARCH_FACES, ge=1, le=m.MAX_SEARCH_FACES)
     threshold: m.Threshold = Field(default=80.0, description="Minimum similarity 0-100 (default 80).")
 
 
