@@ -5,7 +5,8 @@ it says what the API does and nothing else:
 
 - every route documents its success (from its return model) and the errors it can answer, chosen by
   rule (`error_statuses`): a path parameter can be missing (404), a body can be too large (413), a
-  create can conflict (409); every route can be refused (401/403), throttled (429) or fail (500/503);
+  create can conflict and a search meet another face model (409); every route can be refused
+  (401/403), throttled (429) or fail (500/503);
 - a status answered both by the function (`{"code", "message"}`) and by API Gateway itself
   (`{"message"}` only: its authorizer's 401/403, 413 over the payload limit, 429 from stage
   throttling, 5xx when the function fails) has `oneOf` both shapes; the shapes are disjoint
