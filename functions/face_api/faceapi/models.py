@@ -141,6 +141,12 @@ class DeletedCollection(BaseModel):
 class CreateUploadRequest(Request):
     """Ask for a presigned PUT URL; the declared length is signed, so S3 refuses any other size."""
 
+    # A content-named image_id's extension must match content_type (checked in faceapi.images).
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"if": {"properties": {"content_type": {"const": kind}}, "required": ["content_type"]},
+         "then": {"properties": {"image_id": {"pattern": rf"\{extension}$"}}}}
+        for kind, extension in (("image/jpeg", ".jpg"), ("image/png", ".png"))]})
+
     content_type: Literal["image/jpeg", "image/png"]
     content_length: Integer = Field(ge=1, le=MAX_UPLOAD_BYTES,
                                 description="The exact size in bytes of the image that will be PUT (≤ 15 MB).")
