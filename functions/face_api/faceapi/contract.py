@@ -44,6 +44,9 @@ class ErrorBody(BaseModel):
     code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$", examples=["INVALID_PARAMETER"])
     message: str
     reason: str | None = Field(default=None, description="The face engine's code for an unusable image.")
+    quota: str | None = Field(default=None, description="LIMIT_EXCEEDED / THROTTLED: which quota.")
+    limit: int | None = Field(default=None, description="LIMIT_EXCEEDED / THROTTLED: its limit.")
+    retry_after: int | None = Field(default=None, description="THROTTLED: seconds to wait (also Retry-After).")
 
 
 class PolicyDenial(BaseModel):
@@ -102,7 +105,9 @@ STATUSES: dict[int, Status] = {
                 "/ Lambda's payload limit (`{\"message\": \"Request Entity Too Large\"}`).",
                 (ErrorBody, GatewayError)),
     415: Status("UNSUPPORTED_MEDIA_TYPE: the body is not sent as application/json.", (ErrorBody,)),
-    429: Status("API Gateway's stage throttling: retry with backoff.", (GatewayError,)),
+    429: Status("THROTTLED: over the customer's rate quota (quota, limit, retry_after; Retry-After), nothing "
+                "processed; or API Gateway's stage throttling (`{\"message\": \"Too Many Requests\"}`): retry "
+                "with backoff.", (ErrorBody, GatewayError), RETRY_AFTER),
     500: Status("INTERNAL_ERROR, or API Gateway's `{\"message\": \"Internal Server Error\"}` when the function "
                 "failed.", (ErrorBody, GatewayError)),
     503: Status("Retry later: POLICY_UNAVAILABLE (the customer registry cannot be read: refused, never "
