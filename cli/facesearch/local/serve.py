@@ -37,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override the template's ReauthorizeEvery (0: ask the authorizer every time)")
     parser.add_argument("--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE",
                         help="template parameters, as sam deploy takes them (e.g. PolicyCacheSeconds=0)")
+    parser.add_argument("--vector-lag-seconds", type=float, default=0.0,
+                        help="emulated SearchVectors (SearchEngine=vector|auto): seconds until a new face is found")
     parser.add_argument("--no-metrics", action="store_true", help="disable Powertools metrics output")
     parser.add_argument("--faults", type=FaultPlan.parse, default=None, metavar="SPEC",
                         help="inject faults, e.g. 'share=0.2,sticky=0.02,crash=0.25,outage=5/15,seed=7' "
@@ -53,7 +55,8 @@ def serve(args: argparse.Namespace, announce: Any = print) -> int:
     parameters = dict(item.split("=", 1) for item in args.parameter_overrides if "=" in item)
     options = StackOptions(port=args.port, moto_port=args.moto_port, log_level=args.log_level,
                            metrics=not args.no_metrics, authorizer_cache_seconds=args.authorizer_cache_seconds,
-                           parameters=parameters, faults=args.faults, faults_report=args.faults_report)
+                           parameters=parameters, faults=args.faults, faults_report=args.faults_report,
+                           vector_lag_seconds=args.vector_lag_seconds)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:

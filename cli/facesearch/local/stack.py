@@ -24,7 +24,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from facesearch.local import s3events
+from facesearch.local import s3events, search_vectors
 from facesearch.local.faults import FaultInjector, FaultPlan
 from facesearch.local.functions import function_ids
 from facesearch.local.httpapi import AdminKey, Gateway, HttpApiServer
@@ -63,6 +63,7 @@ class StackOptions:
     faults_report: str = ""  # where to write what was injected, at stop
     # in a storm, messages whose batch crashed or whose delete failed come back after this (not 6 minutes)
     storm_visibility_seconds: int = 5
+    vector_lag_seconds: float = 0.0  # emulated SearchVectors: how long a new face takes to become searchable
 
 
 class LocalStack:
@@ -109,6 +110,7 @@ class LocalStack:
         s3events.install()
         if opts.faults is not None and opts.faults.active:  # before any session: its clients carry the hooks
             self.faults = FaultInjector(opts.faults).install()
+        search_vectors.install(lag_seconds=self.options.vector_lag_seconds)
         session = boto3.Session(aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                                 aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                                 region_name=opts.region)
@@ -155,6 +157,7 @@ class LocalStack:
                 self.faults.write_report(self.options.faults_report)
             self.faults.uninstall()
             self.faults = None
+        search_vectors.uninstall()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -152,6 +152,8 @@ def table_spec(template: Mapping[str, Any], logical_id: str) -> dict[str, Any]:
             {k: v for k, v in gsi.items() if k in ("IndexName", "KeySchema", "Projection")}
             for gsi in props["GlobalSecondaryIndexes"]
         ]
+    if "VectorIndexes" in props:  # moto stores and ignores them; facesearch.local.search_vectors serves them
+        spec["VectorIndexes"] = [dict(v) for v in props["VectorIndexes"]]
     return spec
 
 

@@ -88,12 +88,13 @@ def compose(environ: Mapping[str, str] | None = None, *, metrics: Any = None) ->
     import boto3
 
     from facepolicy.env import CLIENT_CONFIG, gate_from_env
-    from facestore.env import StoreSettings, face_store, vector_index
+    from facestore.env import StoreSettings, face_store, search_index
 
     settings, store_settings = Settings.from_env(environ), StoreSettings.from_env(environ)
     s3 = s3_client()
-    store = face_store(store_settings, boto3.client("dynamodb", config=CLIENT_CONFIG))
-    index = vector_index(store_settings, store, s3)
+    dynamodb = boto3.client("dynamodb", config=CLIENT_CONFIG)
+    store = face_store(store_settings, dynamodb)
+    index = search_index(store_settings, store, s3, dynamodb)
     if index is None:
         raise KeyError("INDEX_BUCKET is not set: face_api searches the collections' snapshots")
     return Deps(settings=settings, store=store, index=index,

@@ -125,6 +125,9 @@ class CollectionDescription(BaseModel):
     face_model_version: str
     created_at: str
     defaults: dict[str, object] = Field(default_factory=dict)
+    search_engine: str = Field(
+        default="exact", description="exact (warm in-memory index) or vector (DynamoDB vector index): the "
+                                     "engine serving this collection's searches now")
 
 
 class CollectionList(BaseModel):

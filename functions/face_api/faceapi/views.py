@@ -15,10 +15,10 @@ def box(value: Mapping[str, Any]) -> m.BoundingBox:
                          width=float(value.get("width", 0.0)), height=float(value.get("height", 0.0)))
 
 
-def collection(c: Collection) -> m.CollectionDescription:
+def collection(c: Collection, *, search_engine: str = "exact") -> m.CollectionDescription:
     return m.CollectionDescription(collection_id=c.collection_id, face_count=c.face_count, user_count=c.user_count,
                                    face_model_version=c.model_version, created_at=c.created_at,
-                                   defaults=dict(c.defaults or {}))
+                                   defaults=dict(c.defaults or {}), search_engine=search_engine)
 
 
 def stored_face(f: Face) -> m.StoredFace:

@@ -71,6 +71,7 @@ from .model import (
     User,
 )
 from .tokens import DEFAULT_TOKEN_KEY, decode_token, encode_token
+from .vector_search import VECTOR_ATTRIBUTE, vector_numbers
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +138,9 @@ def _coll_pk(customer_id: str, collection_id: str) -> str:
     return f"COLL#{customer_id}#{collection_id}"
 
 
+collection_pk = _coll_pk  # the face items' partition key: the vector index's HASH (facestore.vector_search)
+
+
 def _change_sk(version: int) -> str:
     return f"CHANGE#{version:012d}"
 
@@ -158,6 +162,7 @@ def _face_item(face: Face, pk: str) -> dict[str, Any]:
         "external_image_id": face.external_image_id, "box": {k: float(v) for k, v in face.box.items()},
         "landmarks": [dict(lm) for lm in face.landmarks], "confidence": float(face.confidence),
         "quality": {k: float(v) for k, v in face.quality.items()}, "emb": embedding_bytes(face.embedding),
+        VECTOR_ATTRIBUTE: vector_numbers(face.embedding),
         "model_version": face.model_version, "indexed_at": face.indexed_at or utc_now_iso(),
     }
 
@@ -272,8 +277,8 @@ class DynamoDBFaceStore:
             raise CollectionNotFound(collection_id)
         return _collection(item)
 
-    def _batch_get(self, pk: str, sks: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Items by sort key (strongly consistent), missing ones absent."""
+    def _batch_get(self, pk: str, sks: Sequence[str], *, skip: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
+        """Items by sort key (strongly consistent), missing ones absent; `skip`: attributes not decoded."""
         found: dict[str, dict[str, Any]] = {}
         unique = list(dict.fromkeys(sks))
         for i in range(0, len(unique), 100):
@@ -284,7 +289,7 @@ class DynamoDBFaceStore:
                     self._backoff(attempt)
                 resp = self._call("batch_get_item", RequestItems=request)
                 for raw in resp.get("Responses", {}).get(self._table, []):
-                    item = _des(raw)
+                    item = _des({k: v for k, v in raw.items() if k not in skip} if skip else raw)
                     found[item["sk"]] = item
                 request = resp.get("UnprocessedKeys") or {}
                 if not request:
@@ -578,6 +583,14 @@ class DynamoDBFaceStore:
         items, token = self._page(_coll_pk(customer_id, collection_id), "FACE#", limit, next_token,
                                   f"faces|{customer_id}|{collection_id}")
         return [_face(i) for i in items], token
+
+    def live_faces(self, customer_id: str, collection_id: str, face_ids: Sequence[str]) -> list[Face]:
+        """Search hits' faces that exist now (strongly consistent), in the order given: embedding and what
+        a match shows, without landmarks and quality (not decoded: a query re-reads up to hundreds)."""
+        pk = _coll_pk(customer_id, collection_id)
+        ids = [f for f in dict.fromkeys(face_ids) if "#" not in f]
+        found = self._batch_get(pk, [f"FACE#{f}" for f in ids], skip=(VECTOR_ATTRIBUTE, "landmarks", "quality"))
+        return [_face(found[f"FACE#{f}"]) for f in ids if f"FACE#{f}" in found]
 
     def faces_of_image(self, customer_id: str, collection_id: str, image_id: str) -> list[Face]:
         pk = _coll_pk(customer_id, collection_id)

@@ -26,19 +26,24 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class StoreSettings:
-    """FACES_TABLE, INDEX_BUCKET (snapshots), VECTOR_CACHE_MB, FACESTORE_TOKEN_KEY (pagination MACs)."""
+    """FACES_TABLE, INDEX_BUCKET (snapshots), VECTOR_CACHE_MB, FACESTORE_TOKEN_KEY (pagination MACs),
+    SEARCH_ENGINE (exact | vector | auto) and SEARCH_ENGINE_AUTO_FACES (facestore.engines)."""
 
     faces_table: str
     token_key: bytes = field(default=DEFAULT_TOKEN_KEY, repr=False)  # a secret: never in a log line
     index_bucket: str = ""
     vector_cache_mb: int = DEFAULT_CACHE_MB
+    search_engine: str = "exact"
+    search_engine_auto_faces: int = 2_000_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StoreSettings:
         get = (os.environ if environ is None else environ).get
         return cls(faces_table=get("FACES_TABLE", ""), index_bucket=get("INDEX_BUCKET", ""),
                    vector_cache_mb=int(get("VECTOR_CACHE_MB", "") or DEFAULT_CACHE_MB),
-                   token_key=get("FACESTORE_TOKEN_KEY", "").encode() or DEFAULT_TOKEN_KEY)
+                   token_key=get("FACESTORE_TOKEN_KEY", "").encode() or DEFAULT_TOKEN_KEY,
+                   search_engine=get("SEARCH_ENGINE", "") or "exact",
+                   search_engine_auto_faces=int(get("SEARCH_ENGINE_AUTO_FACES", "") or 2_000_000))
 
 
 def face_store(settings: StoreSettings, dynamodb: Any) -> DynamoDBFaceStore:
@@ -57,3 +62,18 @@ def vector_index(settings: StoreSettings, store: FaceStore, s3: Any) -> VectorIn
     from .s3_snapshots import S3SnapshotStore
 
     return VectorIndex(store, S3SnapshotStore(s3, settings.index_bucket), cache_mb=settings.vector_cache_mb)
+
+
+def search_index(settings: StoreSettings, store: DynamoDBFaceStore, s3: Any, dynamodb: Any) -> Any:
+    """The search port for face_api: the exact index alone (SEARCH_ENGINE=exact), or both engines behind
+    facestore.engines.SearchEngines (vector, auto). None without INDEX_BUCKET."""
+    exact = vector_index(settings, store, s3)
+    if exact is None or settings.search_engine == "exact":
+        return exact
+    from .dynamodb import collection_pk
+    from .engines import SearchEngines
+    from .vector_search import VectorSearch
+
+    vector = VectorSearch(dynamodb, settings.faces_table, store, collection_pk)
+    return SearchEngines(store, exact, vector, mode=settings.search_engine,
+                         auto_faces=settings.search_engine_auto_faces)

@@ -42,6 +42,9 @@ class _Stack:
 @pytest.fixture(scope="package")
 def _stack(real_engine: Any) -> Iterator[_Stack]:
     """One moto account for the package: provisioning and the handler import are paid once."""
+    from facesearch.local import search_vectors
+
+    search_vectors.install()  # before the tables are created: it remembers FacesTable's vector index
     with mock_aws(), pytest.MonkeyPatch.context() as mp:
         session = boto3.Session(region_name="us-east-1")
         template = load_template()
@@ -60,16 +63,31 @@ def _stack(real_engine: Any) -> Iterator[_Stack]:
         _seed_customers(env)
         yield _Stack(session, module, env, provisioned, base)
         module.app.dependency_overrides.clear()
+    search_vectors.uninstall()
 
 
 @pytest.fixture
-def api(_stack: _Stack) -> Iterator[Api]:
-    """A clean slate per test: faces table and buckets emptied, a cold vector index."""
+def engine() -> str:
+    """The search engine the `api` fixture wires: `exact` here; test modules may parametrize it."""
+    return "exact"
+
+
+@pytest.fixture
+def api(_stack: _Stack, engine: str) -> Iterator[Api]:
+    """A clean slate per test: faces table and buckets emptied, a cold vector index (exact), or both
+    engines with every collection on the DynamoDB vector index (vector: emulated SearchVectors)."""
     from facestore import S3SnapshotStore, VectorIndex
+    from facestore.dynamodb import collection_pk
+    from facestore.engines import SearchEngines
+    from facestore.vector_search import VectorSearch
 
     _wipe(_stack)
-    container = replace(_stack.base, index=VectorIndex(_stack.base.store,
-                                                       S3SnapshotStore(_stack.base.s3, _stack.env["INDEX_BUCKET"])))
+    index: Any = VectorIndex(_stack.base.store, S3SnapshotStore(_stack.base.s3, _stack.env["INDEX_BUCKET"]))
+    if engine != "exact":
+        vector = VectorSearch(_stack.session.client("dynamodb"), _stack.env["FACES_TABLE"], _stack.base.store,
+                              collection_pk)
+        index = SearchEngines(_stack.base.store, index, vector, mode=engine, auto_faces=2)
+    container = replace(_stack.base, index=index)
     api = Api(module=_stack.module, deps=container, env=_stack.env, provisioned=_stack.provisioned,
               session=_stack.session)
     api.use(container)

@@ -1,4 +1,5 @@
-"""Search by image and by face, list and delete faces, over real photos and the warm vector index."""
+"""Search by image and by face, list and delete faces, over real photos, on both search engines: the
+warm exact index and the DynamoDB vector index (moto + facesearch.local.search_vectors' emulation)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from PIL import Image
 from .faceapi_helpers import CUSTOMER, OTHER, Api, b64, blank_jpeg, photo
 
 GALLERY = ("obama.jpg", "biden.jpg", "t1.jpg")
+
+
+@pytest.fixture(params=["exact", "vector"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Every test of this module runs on both engines (the conftest's `api` wires the one named)."""
+    return str(request.param)
 
 
 @pytest.fixture
@@ -176,3 +183,27 @@ def test_a_collection_of_another_face_model_is_not_searched(api: Api, photo_face
     # Then the answer is a clear 409 naming both versions, never a silent mix of vector spaces
     assert (status, body["code"]) == (409, "MODEL_VERSION_MISMATCH"), body
     assert "fp32-v0" in body["message"]
+
+
+def test_describe_collection_says_which_engine_serves(api: Api, engine: str, photo_faces: dict[str, Any]) -> None:
+    api.create_collection()
+    status, body = api.call("http_describe_collection")
+    assert status == 200 and body["search_engine"] == engine
+
+
+@pytest.mark.parametrize("engine", ["auto"])
+def test_auto_switches_to_the_vector_index_above_its_threshold(api: Api, engine: str,
+                                                                photo_faces: dict[str, Any]) -> None:
+    # Given auto with a threshold of 2 faces (the conftest's): one face is served exactly
+    api.create_collection()
+    api.put_photo_faces(photo_faces, ("obama.jpg",))
+    assert api.call("http_describe_collection")[1]["search_engine"] == "exact"
+    status, body = api.call("http_search_by_image", body={"image": b64(photo("obama2.jpg"))})
+    assert status == 200 and [m["face"]["image_id"] for m in body["face_matches"]] == ["obama.jpg"]
+    exact_similarity = body["face_matches"][0]["similarity"]
+    # When the collection grows past it, the vector index serves, with the same similarity
+    api.put_photo_faces(photo_faces, ("biden.jpg", "t1.jpg"))
+    assert api.call("http_describe_collection")[1]["search_engine"] == "vector"
+    status, body = api.call("http_search_by_image", body={"image": b64(photo("obama2.jpg"))})
+    assert status == 200 and [m["face"]["image_id"] for m in body["face_matches"]] == ["obama.jpg"]
+    assert body["face_matches"][0]["similarity"] == exact_similarity

@@ -14,6 +14,7 @@ from faceapi.errors import ResourceNotFound
 from faceapi.quotas import check_collection_quota
 from faceengine import MODEL_VERSION
 from facepolicy.http import current_customer_id, requires
+from facestore.engines import engine_for
 from facestore.errors import CollectionNotFound
 from facestore.uploads import GENERATION_METADATA, upload_key
 
@@ -39,7 +40,7 @@ def create_collection(d: deps.Container,
     defaults = body.defaults.model_dump(exclude_none=True) if body.defaults else None
     check_collection_quota(d, current_customer_id(router))
     created = d.store.create_collection(current_customer_id(router), body.collection_id, MODEL_VERSION, defaults)
-    return views.collection(created), 201
+    return views.collection(created, search_engine=engine_for(d.index, created)), 201
 
 
 @router.get("/collections", tags=["collections"], summary="List collections",
@@ -47,13 +48,15 @@ def create_collection(d: deps.Container,
 def list_collections(d: deps.Container, max_results: MaxResults = m.DEFAULT_LIST_RESULTS,
                      next_token: NextToken = None) -> m.CollectionList:
     items, token = d.store.list_collections(current_customer_id(router), max_results, next_token or None)
-    return m.CollectionList(collections=[views.collection(c) for c in items], next_token=token)
+    return m.CollectionList(collections=[views.collection(c, search_engine=engine_for(d.index, c)) for c in items],
+                            next_token=token)
 
 
 @router.get("/collections/<collection_id>", tags=["collections"], summary="Describe a collection",
             middlewares=[requires("manage", deps.gate)], responses=m.ERROR_RESPONSES)
 def describe_collection(d: deps.Container, collection_id: CollectionPath) -> m.CollectionDescription:
-    return views.collection(_collection_or_404(d, current_customer_id(router), collection_id))
+    coll = _collection_or_404(d, current_customer_id(router), collection_id)
+    return views.collection(coll, search_engine=engine_for(d.index, coll))
 
 
 @router.delete("/collections/<collection_id>", tags=["collections"],

@@ -1,0 +1,192 @@
+"""The vector-index engine (facestore.vector_search), the engine router (facestore.engines) and the local
+SearchVectors emulation (facesearch.local.search_vectors), over moto's DynamoDB."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import numpy as np
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from facesearch.local import search_vectors
+from facesearch.local.template import create_table, load_template
+from facestore import DynamoDBFaceStore, Face, InMemorySnapshotStore, VectorIndex
+from facestore.dynamodb import collection_pk
+from facestore.engines import SearchEngines, engine_for
+from facestore.errors import CollectionNotFound
+from facestore.vector_search import (
+    MAX_CANDIDATES,
+    MIN_CANDIDATES,
+    IndexNotReady,
+    VectorSearch,
+    candidates,
+    vector_numbers,
+)
+
+TABLE = "faces-vec-test"
+CUST, COLL = "cust1", "coll1"
+
+
+@pytest.fixture
+def client() -> Iterator[Any]:
+    search_vectors.install()
+    try:
+        with mock_aws():
+            ddb = boto3.client("dynamodb", region_name="us-east-1")
+            create_table(ddb, load_template(), "FacesTable", TABLE)
+            yield ddb
+    finally:
+        search_vectors.uninstall()
+
+
+def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
+    v = rng.normal(size=(n, 128)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _faces(vectors: np.ndarray, start: int = 0) -> list[Face]:
+    return [Face(customer_id=CUST, collection_id=COLL, face_id=f"f{start + i:04d}", image_id=f"img{start + i}",
+                 external_image_id=None, box={"left": 1.0, "top": 2.0, "width": 3.0, "height": 4.0}, landmarks=(),
+                 confidence=99.0, quality={}, embedding=v, model_version="m")
+            for i, v in enumerate(vectors)]
+
+
+@pytest.fixture
+def seeded(client: Any) -> tuple[DynamoDBFaceStore, np.ndarray]:
+    store = DynamoDBFaceStore(client, TABLE, sleep=lambda _s: None)
+    store.create_collection(CUST, COLL, "m")
+    vectors = _unit(np.random.default_rng(7), 60)
+    store.put_faces(CUST, COLL, _faces(vectors))
+    return store, vectors
+
+
+def test_vector_numbers_round_trip_float32_exactly() -> None:
+    v = _unit(np.random.default_rng(1), 1)[0]
+    numbers = vector_numbers(v)
+    assert all(isinstance(n, Decimal) for n in numbers) and len(numbers) == 128
+    assert np.array_equal(np.array([float(n) for n in numbers], dtype=np.float32), v)
+    with pytest.raises(ValueError):
+        vector_numbers(np.full(128, np.nan, dtype=np.float32))
+    with pytest.raises(ValueError):
+        vector_numbers(np.zeros(64, dtype=np.float32))
+
+
+def test_candidates_over_fetch_within_bounds() -> None:
+    assert candidates(1) == MIN_CANDIDATES and candidates(50) == 200 and candidates(4096) == MAX_CANDIDATES
+
+
+def test_vector_engine_matches_the_exact_engine(seeded: tuple[DynamoDBFaceStore, np.ndarray], client: Any) -> None:
+    store, vectors = seeded
+    vector = VectorSearch(client, TABLE, store, collection_pk)
+    exact = VectorIndex(store, InMemorySnapshotStore())
+    for q in (vectors[3], _unit(np.random.default_rng(2), 1)[0]):
+        want = exact.search(CUST, COLL, q, max_faces=5, min_cosine=-1.0)
+        got = vector.search(CUST, COLL, q, max_faces=5, min_cosine=-1.0)
+        assert [f for f, _ in got] == [f for f, _ in want]
+        assert np.allclose([s for _, s in got], [s for _, s in want], atol=1e-6)
+    # a threshold cuts the same way; the metadata of a hit comes without another read
+    got = vector.search(CUST, COLL, vectors[3], max_faces=5, min_cosine=0.9)
+    assert got == [("f0003", pytest.approx(1.0, abs=1e-6))]
+    meta = vector.face_meta(CUST, COLL, "f0003")
+    assert meta is not None and meta.image_id == "img3"
+    with pytest.raises(CollectionNotFound):
+        vector.search(CUST, "nope", vectors[0], max_faces=1, min_cosine=0.0)
+
+
+class _StaleIndex:
+    """A client whose SearchVectors still returns faces deleted from the table (replication lag)."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids = ids
+        self.requests: list[dict[str, Any]] = []
+
+    def search_vectors(self, **request: Any) -> dict[str, Any]:
+        self.requests.append(request)
+        return {"SearchResults": [{"Item": {"pk": {"S": "x"}, "sk": {"S": f"FACE#{i}"}}, "Score": 0.0}
+                                  for i in self.ids]}
+
+
+def test_deleted_faces_are_never_returned(seeded: tuple[DynamoDBFaceStore, np.ndarray]) -> None:
+    store, vectors = seeded
+    stale = _StaleIndex(["f0003", "f0004", "f0005"])
+    vector = VectorSearch(stale, TABLE, store, collection_pk)
+    store.delete_faces(CUST, COLL, ["f0003"])
+    got = vector.search(CUST, COLL, vectors[3], max_faces=3, min_cosine=-1.0)
+    assert "f0003" not in [f for f, _ in got] and {f for f, _ in got} == {"f0004", "f0005"}
+    request = stale.requests[0]
+    assert request["TopK"] == MIN_CANDIDATES and request["IndexName"] == "faces-vec"
+    assert request["ExpressionAttributeValues"] == {":pk": {"S": collection_pk(CUST, COLL)}}
+
+
+def test_emulation_follows_the_service_shapes_and_errors(seeded: tuple[DynamoDBFaceStore, np.ndarray],
+                                                         client: Any) -> None:
+    _, vectors = seeded
+    query = [{"N": str(n)} for n in vector_numbers(vectors[0])]
+    pk = {":pk": {"S": collection_pk(CUST, COLL)}}
+    resp = client.search_vectors(TableName=TABLE, IndexName="faces-vec", SearchVector=query, TopK=3,
+                                 SearchConditionExpression="pk = :pk", ExpressionAttributeValues=pk)
+    results = resp["SearchResults"]
+    assert results[0]["Item"]["sk"]["S"] == "FACE#f0000" and len(results) == 3
+    assert set(results[0]["Item"]) == {"pk", "sk"}  # KEYS_ONLY, as the template projects
+    assert results[0]["Score"] == pytest.approx(0.0, abs=1e-6) and results[1]["Score"] <= results[2]["Score"]
+    described = client.describe_table(TableName=TABLE)["Table"]["VectorIndexes"][0]
+    assert (described["IndexName"], described["IndexStatus"], described["Dimensions"]) == ("faces-vec", "ACTIVE", 128)
+    for bad in ({"SearchVector": query[:5]}, {"SearchConditionExpression": None}, {"IndexName": "other-index"}):
+        kwargs = {"TableName": TABLE, "IndexName": "faces-vec", "SearchVector": query, "TopK": 3,
+                  "SearchConditionExpression": "pk = :pk", "ExpressionAttributeValues": pk, **bad}
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        with pytest.raises(ClientError) as err:
+            client.search_vectors(**kwargs)
+        assert err.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_emulated_replication_lag_delays_new_faces(seeded: tuple[DynamoDBFaceStore, np.ndarray],
+                                                   client: Any) -> None:
+    store, _ = seeded
+    vector = VectorSearch(client, TABLE, store, collection_pk)
+    fresh = _unit(np.random.default_rng(3), 1)
+    search_vectors.set_lag(0.3)
+    try:
+        store.put_faces(CUST, COLL, _faces(fresh, start=500))
+        assert "f0500" not in [f for f, _ in vector.search(CUST, COLL, fresh[0], max_faces=1, min_cosine=0.0)]
+        time.sleep(0.35)
+        assert [f for f, _ in vector.search(CUST, COLL, fresh[0], max_faces=1, min_cosine=0.0)] == ["f0500"]
+    finally:
+        search_vectors.set_lag(0.0)
+
+
+class _Backfilling:
+    def search_vectors(self, **_request: Any) -> dict[str, Any]:
+        raise ClientError({"Error": {"Code": "ValidationException",
+                                     "Message": "The vector index is backfilling"}}, "SearchVectors")
+
+
+def test_router_picks_by_mode_and_falls_back_while_the_index_fills(
+        seeded: tuple[DynamoDBFaceStore, np.ndarray], client: Any) -> None:
+    store, vectors = seeded
+    exact = VectorIndex(store, InMemorySnapshotStore())
+    coll = store.get_collection(CUST, COLL)
+    assert coll is not None and coll.face_count == 60
+    vector = VectorSearch(client, TABLE, store, collection_pk)
+    assert SearchEngines(store, exact, vector, mode="auto", auto_faces=60).engine_for(coll) == "exact"
+    assert SearchEngines(store, exact, vector, mode="auto", auto_faces=59).engine_for(coll) == "vector"
+    assert engine_for(exact, coll) == "exact"
+    with pytest.raises(ValueError):
+        SearchEngines(store, exact, None, mode="vector")
+    with pytest.raises(ValueError):
+        SearchEngines(store, exact, vector, mode="fastest")
+    # While DynamoDB backfills the index, the exact engine answers (never a half-filled index)
+    filling = SearchEngines(store, exact, VectorSearch(_Backfilling(), TABLE, store, collection_pk), mode="vector")
+    filling.sync(CUST, COLL)
+    got = filling.search(CUST, COLL, vectors[9], max_faces=1, min_cosine=0.5, synced=True)
+    assert got == [("f0009", pytest.approx(1.0, abs=1e-6))]
+    assert filling.face_meta(CUST, COLL, "f0009") is not None
+    with pytest.raises(IndexNotReady):
+        VectorSearch(_Backfilling(), TABLE, store, collection_pk).search(CUST, COLL, vectors[0], max_faces=1,
+                                                                           min_cosine=0.0)
