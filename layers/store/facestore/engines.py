@@ -17,11 +17,10 @@ import threading
 import numpy as np
 import numpy.typing as npt
 
-from .errors import CollectionNotFound
 from .model import Collection, FaceMeta
 from .port import FaceStore
 from .vector_index import VectorIndex
-from .vector_search import IndexNotReady, VectorSearch
+from .vector_search import IndexNotReady, VectorSearch, check_collection
 
 logger = logging.getLogger(__name__)
 
@@ -62,27 +61,27 @@ class SearchEngines:
             return EXACT
         return VECTOR
 
-    def _choose(self, customer_id: str, collection_id: str) -> str:
+    def _choose(self, customer_id: str, collection_id: str, model_version: str | None) -> str:
         if self.mode == EXACT:
             return EXACT
-        coll = self._store.get_collection(customer_id, collection_id)
-        if coll is None:
-            raise CollectionNotFound(collection_id)
+        coll = check_collection(self._store.get_collection(customer_id, collection_id), collection_id, model_version)
         engine = self.engine_for(coll)
         with self._lock:
             self._chosen[(customer_id, collection_id)] = engine
         return engine
 
-    def sync(self, customer_id: str, collection_id: str) -> None:
-        """Check the collection and bring its engine up to date (the exact engine loads or applies a delta)."""
-        if self._choose(customer_id, collection_id) == EXACT:
-            self.exact.sync(customer_id, collection_id)
+    def sync(self, customer_id: str, collection_id: str, *, model_version: str | None = None) -> None:
+        """Check the collection (CollectionNotFound, ModelVersionMismatch) and bring its engine up to date
+        (the exact engine loads or applies a delta)."""
+        if self._choose(customer_id, collection_id, model_version) == EXACT:
+            self.exact.sync(customer_id, collection_id, model_version=model_version)
 
     def search(self, customer_id: str, collection_id: str, query: npt.NDArray[np.float32], *,
-               max_faces: int, min_cosine: float, synced: bool = False) -> list[tuple[str, float]]:
+               max_faces: int, min_cosine: float, synced: bool = False,
+               model_version: str | None = None) -> list[tuple[str, float]]:
         with self._lock:
             chosen = self._chosen.get((customer_id, collection_id)) if synced else None
-        engine = chosen or self._choose(customer_id, collection_id)
+        engine = chosen or self._choose(customer_id, collection_id, model_version)
         if engine == VECTOR and self.vector is not None:
             try:
                 return self.vector.search(customer_id, collection_id, query, max_faces=max_faces,
@@ -91,8 +90,8 @@ class SearchEngines:
                 logger.warning("vector index not ready: exact engine serves", extra={
                     "customer_id": customer_id, "collection_id": collection_id})
                 synced = False
-        return self.exact.search(customer_id, collection_id, query, max_faces=max_faces,
-                                 min_cosine=min_cosine, synced=synced and engine == EXACT)
+        return self.exact.search(customer_id, collection_id, query, max_faces=max_faces, min_cosine=min_cosine,
+                                 synced=synced and engine == EXACT, model_version=model_version)
 
     def face_meta(self, customer_id: str, collection_id: str, face_id: str) -> FaceMeta | None:
         with self._lock:

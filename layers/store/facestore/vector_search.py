@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from .errors import CollectionNotFound, StoreError, StoreUnavailable
+from .errors import CollectionNotFound, ModelVersionMismatch, StoreError, StoreUnavailable
 from .model import EMBEDDING_DIM, Collection, Face, FaceMeta
 
 logger = logging.getLogger(__name__)
@@ -84,6 +84,16 @@ def search_request(table: str, pk: str, query: npt.NDArray[np.float32], top_k: i
     }
 
 
+def check_collection(coll: Collection | None, collection_id: str, model_version: str | None) -> Collection:
+    """The collection, if it exists (CollectionNotFound) and records the query's face model or none
+    (ModelVersionMismatch: its vectors and the query's would not be comparable)."""
+    if coll is None:
+        raise CollectionNotFound(collection_id)
+    if model_version and coll.model_version and coll.model_version != model_version:
+        raise ModelVersionMismatch(collection_id, coll.model_version, model_version)
+    return coll
+
+
 class VectorSearch:
     """Top-k search on the DynamoDB vector index, re-ranked exactly (see the module docstring).
 
@@ -112,10 +122,10 @@ class VectorSearch:
                 return index.get("IndexStatus", "ACTIVE") == "ACTIVE" and not index.get("Backfilling", False)
         return False
 
-    def sync(self, customer_id: str, collection_id: str) -> None:
-        """Nothing is cached: only check that the collection exists (raises CollectionNotFound)."""
-        if self._store.get_collection(customer_id, collection_id) is None:
-            raise CollectionNotFound(collection_id)
+    def sync(self, customer_id: str, collection_id: str, *, model_version: str | None = None) -> None:
+        """Nothing is cached: only check that the collection exists (CollectionNotFound) and was indexed
+        with the query's face model (ModelVersionMismatch)."""
+        check_collection(self._store.get_collection(customer_id, collection_id), collection_id, model_version)
 
     def _neighbours(self, customer_id: str, collection_id: str, query: npt.NDArray[np.float32],
                     top_k: int) -> list[str]:
@@ -143,16 +153,17 @@ class VectorSearch:
         return ids
 
     def search(self, customer_id: str, collection_id: str, query: npt.NDArray[np.float32], *,
-               max_faces: int, min_cosine: float, synced: bool = False) -> list[tuple[str, float]]:
+               max_faces: int, min_cosine: float, synced: bool = False,
+               model_version: str | None = None) -> list[tuple[str, float]]:
         """Top `max_faces` (face id, cosine) with cosine >= min_cosine, best first (as VectorIndex.search).
-        Raises CollectionNotFound, IndexNotReady, StoreUnavailable."""
+        Raises CollectionNotFound, ModelVersionMismatch, IndexNotReady, StoreUnavailable."""
         q = np.asarray(query, dtype=np.float32)
         if q.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(q)):
             raise ValueError(f"query must be a finite ({EMBEDDING_DIM},) vector")
         if max_faces < 1:
             raise ValueError("max_faces must be at least 1")
         if not synced:
-            self.sync(customer_id, collection_id)
+            self.sync(customer_id, collection_id, model_version=model_version)
         ids = self._neighbours(customer_id, collection_id, q, candidates(max_faces))
         faces = self._store.live_faces(customer_id, collection_id, ids) if ids else []
         return self.rerank(customer_id, collection_id, q, faces, max_faces=max_faces, min_cosine=min_cosine)
