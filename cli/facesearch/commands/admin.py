@@ -9,6 +9,7 @@ from facesearch.client import Client
 from facesearch.commands import audit_trail
 from facesearch.commands import dlq as dlq_commands
 from facesearch.commands import erasure as erasure_commands
+from facesearch.commands import migrate as migrate_commands
 from facesearch.commands.common import connection_options, remote
 from facesearch.output import print_json, show, table
 
@@ -99,6 +100,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     dlq_commands.register(groups)
     erasure_commands.register(csub, groups)
+    migrate_commands.register(groups)
 
 
 def _create_customer(args: argparse.Namespace, client: Client) -> int:

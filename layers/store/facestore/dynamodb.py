@@ -152,6 +152,7 @@ def _collection(item: dict[str, Any]) -> Collection:
         user_count=int(item.get("user_count", 0)), version=int(item.get("version", 0)),
         defaults=dict(item.get("defaults", {})), snapshot_version=int(item.get("snapshot_version", 0)),
         log_floor=int(item.get("log_floor", 0)), generation=str(item.get("generation", "")),
+        vector_ready=bool(item.get("vec_ready", False)),
     )
 
 
@@ -387,7 +388,8 @@ class DynamoDBFaceStore:
         item = {"pk": _cust_pk(customer_id), "sk": f"COLL#{collection_id}", "type": "COLLECTION",
                 "customer_id": customer_id, "collection_id": collection_id, "created_at": meta.created_at,
                 "model_version": model_version, "face_count": 0, "user_count": 0, "version": 0,
-                "snapshot_version": 0, "log_floor": 0, "defaults": meta.defaults, "generation": meta.generation}
+                "snapshot_version": 0, "log_floor": 0, "defaults": meta.defaults, "generation": meta.generation,
+                "vec_ready": True}  # its faces all get `vec`: no backfill needed (facestore.vector_backfill)
         try:
             self._call("put_item", Item=_ser(item), ConditionExpression="attribute_not_exists(pk)")
         except ClientError as exc:

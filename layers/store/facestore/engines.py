@@ -55,8 +55,8 @@ class SearchEngines:
 
     def engine_for(self, collection: Collection) -> str:
         """`exact` or `vector`: which engine serves this collection now."""
-        if self.mode == EXACT or self.vector is None:
-            return EXACT
+        if self.mode == EXACT or self.vector is None or not collection.vector_ready:
+            return EXACT  # not backfilled yet: the vector index would miss its older faces
         if self.mode == AUTO and collection.face_count <= self.auto_faces:
             return EXACT
         return VECTOR

@@ -31,6 +31,7 @@ class Collection:
     log_floor: int = 0  # changes_since(v) needs v >= log_floor (older change items may be compacted)
     # A new random token each time the id is (re)created: events of an older incarnation are refused.
     generation: str = field(default="", compare=False)
+    vector_ready: bool = True  # every face carries `vec` (False: faces from before the vector index, not backfilled)
 
 
 @dataclass(frozen=True)
