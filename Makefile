@@ -12,7 +12,7 @@ setup:
 
 test: setup lint cfn-lint checkov
 	@bash scripts/chromium.sh --check
-	@bash scripts/setup_load.sh
+	@bash scripts/setup_tool_venv.sh load
 	$(PY) -m pytest -q
 
 lint:
@@ -25,7 +25,7 @@ cfn-lint:
 # checkov (pinned, own venv: its dependencies clash with ours): 0 failed checks; every skip is inline in
 # template.yaml with its reason. --skip-download: offline, no platform look-ups.
 checkov:
-	@bash scripts/setup_checkov.sh
+	@bash scripts/setup_tool_venv.sh checkov
 	.venv-checkov/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
 
 unit: setup
@@ -36,7 +36,7 @@ functional: setup
 
 e2e: setup
 	@bash scripts/chromium.sh --check
-	@bash scripts/setup_load.sh
+	@bash scripts/setup_tool_venv.sh load
 	$(PY) -m pytest -q tests/e2e
 
 browser: setup
@@ -49,7 +49,7 @@ bench: setup
 
 # locust load, then a fault storm, on fresh local stacks (loopback, bounded); prints p50/p95 and the invariants
 load: setup
-	@bash scripts/setup_load.sh
+	@bash scripts/setup_tool_venv.sh load
 	$(PY) -m bench.load
 
 demo: setup
@@ -60,7 +60,7 @@ serve: setup
 
 # SAM CLI lives in its own virtual environment: it pins its own boto3.
 .venv-sam/bin/sam:
-	bash scripts/setup_sam.sh
+	bash scripts/setup_tool_venv.sh sam
 
 validate: setup .venv-sam/bin/sam checkov
 	.venv/bin/cfn-lint -- template.yaml

@@ -107,7 +107,7 @@ def patient(call: Callable[[], T], *, seconds: float = 90.0, pause: float = 0.5)
 
 def run(options: LoadOptions) -> LoadResult:
     if not LOCUST.exists():
-        raise RuntimeError(f"{LOCUST} is missing: run scripts/setup_load.sh (make load does)")
+        raise RuntimeError(f"{LOCUST} is missing: run scripts/setup_tool_venv.sh load (make load does)")
     work = options.workdir
     work.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:6]
