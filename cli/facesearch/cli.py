@@ -105,9 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return int(ExitCode.OK)
     as_json = "--json" in argv
+    verbose = False
     try:
         Parser.json_errors = as_json
         args = parser.parse_args(argv)
+        verbose = bool(args.verbose)
         logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
         logging.getLogger("urllib3").setLevel(logging.INFO if args.verbose else logging.ERROR)  # ours say it
         return int(args.func(args))
@@ -127,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     except Exception as exc:  # a bug of ours: one line for the user, the traceback only with -v
-        if log.isEnabledFor(logging.INFO):
+        if verbose:  # -v itself, not a log level an earlier call in this process left behind
             log.error("unexpected error", exc_info=True)
         return _report(FacesearchError(f"{type(exc).__name__}: {exc} (run with -v for details)",
                                        code="INTERNAL_ERROR"), as_json)

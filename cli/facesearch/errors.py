@@ -48,7 +48,7 @@ class ExitCode(IntEnum):
 EXIT_CODES_HELP = """exit status:
   0  success
   1  error: a bad request (400), a conflict (409), too large (413), some files not indexed
-  2  usage: wrong arguments, or no endpoint / API key / credentials
+  2  usage: wrong arguments, an unconfirmed erasure, or no endpoint / API key / credentials / queue
   3  refused: a missing, unknown or revoked API key (401/403), or the policy (403 SECTOR_DISALLOWED...)
   4  not found (404): no such collection, image, face or user
   5  throttled (429 THROTTLED) after the retries

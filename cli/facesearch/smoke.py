@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from facesearch.client import ApiError, Client, ConfigError, UploadResult
+from facesearch.client import ApiError, Client, UploadResult
+from facesearch.errors import FacesearchError
 
 SIMILARITY_FLOOR = 80.0  # the service's default threshold (SFace's published cosine 0.363)
 
@@ -82,7 +83,7 @@ class Smoke:
         try:
             yield record
             record.ok = True
-        except (Deviation, ApiError, ConfigError, OSError) as exc:
+        except (Deviation, FacesearchError, OSError) as exc:
             record.detail = record.detail or _describe(exc)
             raise Deviation(f"{name}: {record.detail}") from exc
         finally:
@@ -177,7 +178,7 @@ class Smoke:
     def _admin_available(self) -> bool:
         try:
             self.client.audit(limit=1)
-        except (ApiError, ConfigError):
+        except FacesearchError:
             return False
         return True
 

@@ -36,7 +36,7 @@ def test_erasing_a_customer_removes_its_data_keeps_a_tombstone_and_the_audit(
         assert c.wait_indexed("album", uploads, timeout=90) and uploads[0].status == "INDEXED"
     # When the operator erases it without confirming, nothing happens
     code, answer = run(capsys, "admin", "customers", "erase", customer_id)
-    assert code == 1 and answer["code"] == "CONFIRMATION_REQUIRED"
+    assert code == 2 and answer["code"] == "CONFIRMATION_REQUIRED"  # usage: --yes is missing
     # When the operator erases it
     code, answer = run(capsys, "admin", "customers", "erase", customer_id, "--yes")
     # Then it is done and says what it removed

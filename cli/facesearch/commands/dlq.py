@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from facesearch import dlq
 from facesearch.client import read_state
 from facesearch.commands.common import fail
+from facesearch.errors import ExitCode
 from facesearch.output import show
 
 DLQ_COLUMNS = [
@@ -79,7 +80,7 @@ def _list(args: argparse.Namespace) -> int:
         queues = resolve(args)
         letters = [m.to_dict() for m in dlq.peek(queues.sqs, queues.dlq_url, limit=args.limit)]
     except (LookupError, KeyError) as exc:
-        return fail(args, "CONFIGURATION", str(exc))
+        return fail(args, "CONFIGURATION", str(exc), exit_code=ExitCode.USAGE)
     except (BotoCoreError, ClientError) as exc:
         return fail(args, "AWS_ERROR", str(exc))
     show(args.json, {"messages": letters, "count": len(letters)}, letters, DLQ_COLUMNS)
@@ -91,7 +92,7 @@ def _redrive(args: argparse.Namespace) -> int:
         queues = resolve(args)
         moved = [m.to_dict() for m in dlq.redrive(queues.sqs, queues.dlq_url, queues.queue_url, limit=args.limit)]
     except (LookupError, KeyError) as exc:
-        return fail(args, "CONFIGURATION", str(exc))
+        return fail(args, "CONFIGURATION", str(exc), exit_code=ExitCode.USAGE)
     except (BotoCoreError, ClientError) as exc:
         return fail(args, "AWS_ERROR", str(exc))
     except RuntimeError as exc:

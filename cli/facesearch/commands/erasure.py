@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from facesearch.client import ApiError, Client
 from facesearch.commands.common import connection_options, fail, remote
+from facesearch.errors import ExitCode
 from facesearch.output import print_json, show
 
 ERASURE_COLUMNS = [
@@ -82,10 +83,11 @@ def _print_removed(customer_id: str, result: dict[str, Any]) -> None:
 def _erase(args: argparse.Namespace, client: Client) -> int:
     if not args.yes:
         if not sys.stdin.isatty():
-            return fail(args, "CONFIRMATION_REQUIRED", "an erasure cannot be undone: pass --yes")
+            return fail(args, "CONFIRMATION_REQUIRED", "an erasure cannot be undone: pass --yes",
+                        exit_code=ExitCode.USAGE)
         typed = input(f"Erase everything customer {args.customer_id} stored? Type its id to confirm: ")
         if typed.strip() != args.customer_id:
-            return fail(args, "CONFIRMATION_REQUIRED", "not confirmed; nothing erased")
+            return fail(args, "CONFIRMATION_REQUIRED", "not confirmed; nothing erased", exit_code=ExitCode.USAGE)
     result = erase(client, args.customer_id, timeout=args.timeout)
     if args.json:
         print_json(result)

@@ -70,5 +70,5 @@ def test_the_command_lists_and_redrives_as_json(queues: tuple[Any, str, str], ca
 def test_the_command_without_queues_says_how_to_name_them(tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("FACESEARCH_STATE_FILE", str(tmp_path / "none.json"))
-    assert cli_main(["admin", "dlq", "list", "--json"]) == 1
+    assert cli_main(["admin", "dlq", "list", "--json"]) == 2  # usage: no queue named
     assert json.loads(capsys.readouterr().out)["code"] == "CONFIGURATION"
