@@ -3,12 +3,12 @@
     run(LoadOptions(users=6, seconds=45))                        # plain load: no 5xx allowed
     run(LoadOptions(users=3, seconds=20, faults=STORM_SPEC))     # a storm: faults, then the same invariants
 
-Steps: start the stack in a child process (loopback only), register one media customer per locust
-user and a police customer, put a few objects straight into the uploads bucket under the police
-customer's prefix (as a leaked or stale upload URL would), run locust headless for a bounded time
-(it stops by itself; the child is killed if it overruns), then drain: finish deletes whose answer was
-lost, wait until every upload has a final status and the index queue is empty, redrive the dead-letter
-queue as the runbook says, read back faces, counts, statuses and the audit log, and check.
+Steps: start the stack in a child process (loopback only), register one media customer per locust user and a
+police customer, put a few objects straight into the uploads bucket under the police customer's prefix (as a
+leaked or stale upload URL would), run locust headless for a bounded time (it stops by itself; the child is
+killed if it overruns; a storm passes when the traffic ends), then drain: finish deletes whose answer was
+lost, wait until every upload has a final status and the index queue is empty, redrive the dead-letter queue
+as the runbook says, read back faces, counts, statuses and the audit log, and check.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ COLLECTION = "load"
 # share of attempts throttled/500, share of calls failing whatever the retries, crashing batches,
 # the registry down 4 s in every 12 s
 STORM_SPEC = "share=0.15,sticky=0.02,crash=0.3,outage=4/12,seed=18"
+STORM_SETUP_SECONDS = 20  # from arming (stack ready) to the traffic's start: registering the customers
 FINAL = ("INDEXED", "NO_FACES", "INVALID_IMAGE", "REJECTED_POLICY", "REJECTED_COLLECTION")
 
 T = TypeVar("T")
@@ -105,6 +106,14 @@ def patient(call: Callable[[], T], *, seconds: float = 90.0, pause: float = 0.5)
         time.sleep(pause)
 
 
+def storm_spec(options: LoadOptions) -> str:
+    """The fault spec, lasting the traffic plus STORM_SETUP_SECONDS unless it says `for=` itself: the storm
+    then passes, and the drain checks that everything recovers, however slow the machine is."""
+    if "for=" in options.faults:
+        return options.faults
+    return f"{options.faults},for={options.seconds + STORM_SETUP_SECONDS:g}"
+
+
 def run(options: LoadOptions) -> LoadResult:
     if not LOCUST.exists():
         raise RuntimeError(f"{LOCUST} is missing: run scripts/setup_tool_venv.sh load (make load does)")
@@ -114,7 +123,7 @@ def run(options: LoadOptions) -> LoadResult:
     journal_path, faults_path = work / f"journal-{tag}.jsonl", work / f"faults-{tag}.json"
     args = ["--no-metrics", "--log-level", "WARNING"]
     if options.faults:
-        args += ["--faults", options.faults, "--faults-report", str(faults_path),
+        args += ["--faults", storm_spec(options), "--faults-report", str(faults_path),
                  "--parameter-overrides", "PolicyCacheSeconds=0"]
     started = time.monotonic()
     with spawn(work / f"state-{tag}.json", work / f"stack-{tag}.log", extra_args=args) as stack:

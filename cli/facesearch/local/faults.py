@@ -13,6 +13,8 @@ into a storm. What each knob does (all off by default):
   (the first k of n records; k = n is "work done, response lost"): Lambda's answer to a crash or a
   timeout is to redeliver the whole batch, so work is repeated and must stay idempotent.
 - `outage=D/P`: every P seconds the registry table is unavailable for D seconds (every call on it fails).
+- `for=S`: the storm lasts S seconds after arming, then AWS behaves again (0, the default: until stop),
+  so a run can check that everything recovers once the storm has passed, at any machine speed.
 - `seed`: the random generator's seed (the same spec gives the same share, not the same interleaving).
 
 Only calls made after `arm()` are affected (the stack arms after provisioning). The hooks are
@@ -56,6 +58,7 @@ class FaultPlan:
     crash: float = 0.0
     outage_seconds: float = 0.0
     outage_every: float = 0.0
+    duration: float = 0.0  # seconds of storm after arming; 0: until stop
     seed: int = 0
     services: tuple[str, ...] = SERVICES
 
@@ -78,6 +81,10 @@ class FaultPlan:
                     values["outage_seconds"], values["outage_every"] = float(duration), float(every)
                     if not 0 < values["outage_seconds"] < values["outage_every"]:
                         raise ValueError
+                elif key == "for":
+                    values["duration"] = float(raw)
+                    if values["duration"] < 0:
+                        raise ValueError
                 elif key == "seed":
                     values["seed"] = int(raw)
                 elif key == "services":
@@ -85,7 +92,7 @@ class FaultPlan:
                     if not set(values["services"]) <= set(SERVICES):
                         raise ValueError
                 else:
-                    raise ValueError(f"unknown fault knob {key!r} (share, sticky, crash, outage, seed, services)")
+                    raise ValueError(f"unknown fault knob {key!r} (share, sticky, crash, outage, for, seed, services)")
             except ValueError as exc:
                 raise ValueError(str(exc) or f"bad value in fault spec part {part!r}") from None
         return cls(**values)
@@ -96,8 +103,10 @@ class FaultPlan:
 
     def describe(self) -> str:
         outage = f"{self.outage_seconds:g}s every {self.outage_every:g}s" if self.outage_seconds else "none"
+        lasting = f"for {self.duration:g} s" if self.duration else "until stop"
         return (f"share {self.share:g} of attempts, sticky {self.sticky:g} of calls "
-                f"({'+'.join(self.services)}), crash {self.crash:g} of batches, registry outage {outage}")
+                f"({'+'.join(self.services)}), crash {self.crash:g} of batches, registry outage {outage}, "
+                f"{lasting}")
 
 
 class _Raw:
@@ -163,9 +172,16 @@ class FaultInjector:
         with self._lock:
             self._counts[what] += 1
 
+    def storming(self) -> bool:
+        """Armed, and the storm has not passed yet (`for=`)."""
+        armed_at = self._armed_at
+        if armed_at is None:
+            return False
+        return not self.plan.duration or self.clock() - armed_at < self.plan.duration
+
     def registry_down(self) -> bool:
         """Whether the registry table is in one of its outage windows now."""
-        if self._armed_at is None or not self.plan.outage_seconds:
+        if not self.storming() or not self.plan.outage_seconds or self._armed_at is None:
             return False
         elapsed = self.clock() - self._armed_at
         return elapsed >= self.plan.outage_every and elapsed % self.plan.outage_every < self.plan.outage_seconds
@@ -173,7 +189,7 @@ class FaultInjector:
     # ------------------------------------------------------------------ hooks
     def _before_call(self, model: Any = None, params: Any = None, event_name: str = "", **kwargs: Any) -> Any:
         """Calls that fail whatever the retries: registry outage, sticky faults."""
-        if self._armed_at is None:
+        if not self.storming():
             return None
         service = event_name.split(".")[1] if event_name.count(".") >= 2 else ""
         if service not in SERVICES:
@@ -192,7 +208,7 @@ class FaultInjector:
 
     def _before_send(self, request: Any = None, **kwargs: Any) -> AWSResponse | None:
         """Attempts answered with a throttle or a 500 (the SDK retries them)."""
-        if self._armed_at is None or request is None or not self.plan.share:
+        if not self.storming() or request is None or not self.plan.share:
             return None
         service = _service_of(request.headers.get("Authorization"))
         if service not in self.plan.services or not self._roll(self.plan.share):
@@ -208,7 +224,7 @@ class FaultInjector:
 
         def run(event: dict[str, Any]) -> Any:
             records = list(event.get("Records") or [])
-            if self._armed_at is None or not records or not self._roll(self.plan.crash):
+            if not self.storming() or not records or not self._roll(self.plan.crash):
                 return handler(event)
             with self._lock:
                 done = self._rng.randint(1, len(records))

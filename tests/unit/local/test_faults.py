@@ -56,7 +56,7 @@ def test_a_spec_reads_as_documented() -> None:
     assert not FaultPlan.parse("").active
 
 
-@pytest.mark.parametrize("spec", ["share=2", "share=x", "outage=12/4", "outage=4", "colour=red", "share",
+@pytest.mark.parametrize("spec", ["share=2", "share=x", "outage=12/4", "outage=4", "colour=red", "share", "for=-1",
                                   "services=lambda"])
 def test_a_bad_spec_is_refused_with_its_part(spec: str) -> None:
     with pytest.raises(ValueError):
@@ -132,3 +132,40 @@ def test_an_unarmed_or_calm_handler_passes_through(injector_for: Any) -> None:
     injector = injector_for("crash=1")
     handler = injector.crashing(lambda event: {"batchItemFailures": []})
     assert handler({"Records": [{"messageId": "1"}]}) == {"batchItemFailures": []}
+
+
+@mock_aws
+def test_the_storm_passes_after_its_duration(injector_for: Any) -> None:
+    clock = Clock()
+    injector = injector_for("sticky=1,crash=1,outage=2/4,for=10,services=dynamodb", registry_table="registry",
+                            clock=clock)
+    ddb = _tables()
+    injector.arm()
+    clock.now += 5  # t=5: storming (and inside an outage window)
+    assert injector.storming() and injector.registry_down()
+    with pytest.raises(ClientError):
+        ddb.get_item(TableName="faces", Key={"pk": {"S": "a"}})
+    clock.now += 5  # t=10: the storm has passed: calls answer, batches run whole, the registry is up
+    assert not injector.storming() and not injector.registry_down()
+    ddb.get_item(TableName="faces", Key={"pk": {"S": "a"}})
+    handled: list[int] = []
+    injector.crashing(lambda event: handled.append(len(event["Records"])))({"Records": [{}, {}]})
+    assert handled == [2]
+    assert "for 10 s" in injector.plan.describe()
+
+
+def test_a_storm_without_a_duration_lasts_until_stop(injector_for: Any) -> None:
+    clock = Clock()
+    injector = injector_for("crash=1", clock=clock)
+    injector.arm()
+    clock.now += 10_000
+    assert injector.storming() and "until stop" in injector.plan.describe()
+
+
+def test_the_load_runner_ends_the_storm_with_the_traffic_unless_told(tmp_path: Any) -> None:
+    from bench.load.run import STORM_SETUP_SECONDS, LoadOptions, storm_spec
+
+    storm = LoadOptions(seconds=12, faults="crash=0.3,seed=1", workdir=tmp_path)
+    assert FaultPlan.parse(storm_spec(storm)).duration == 12 + STORM_SETUP_SECONDS
+    told = LoadOptions(seconds=12, faults="crash=0.3,for=5", workdir=tmp_path)
+    assert FaultPlan.parse(storm_spec(told)).duration == 5
