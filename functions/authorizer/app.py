@@ -17,7 +17,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from facepolicy.env import cached_registry_from_env
+from facepolicy.env import key_registry_from_env
 from facepolicy.errors import RegistryUnavailable
 from facepolicy.registry import CustomerRegistry, hash_api_key
 
@@ -27,8 +27,9 @@ API_KEY_HEADER = "x-api-key"
 
 
 def compose(environ: Mapping[str, str] | None = None) -> CustomerRegistry:
-    """The composition root: the registry over REGISTRY_TABLE, cached POLICY_CACHE_SECONDS (facepolicy.env)."""
-    return cached_registry_from_env(environ)
+    """The composition root: key lookups on REGISTRY_TABLE over a low-level botocore client (no boto3, no
+    resource models: the function's one call does not earn them), cached POLICY_CACHE_SECONDS (facepolicy.env)."""
+    return key_registry_from_env(environ)
 
 
 @functools.cache

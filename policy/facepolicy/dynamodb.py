@@ -28,6 +28,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
 from facepolicy.audit import iso_time
+from facepolicy.dynamodb_reads import PROFILE, customer_from_item
 from facepolicy.errors import (
     AuditUnavailable,
     CustomerExists,
@@ -38,7 +39,6 @@ from facepolicy.errors import (
 )
 from facepolicy.model import ApiKey, AuditRecord, Customer, Page
 
-PROFILE = "PROFILE"
 AUDIT_TIME_INDEX = "gsi1"
 AUDIT_TIME_SHARDS = 16  # 16 GSI partitions per day: ~16k audit writes/s before the index pushes back
 AUDIT_LOOKBACK_DAYS = 31  # how far a listing across customers without `since` reaches back
@@ -91,17 +91,6 @@ def _customer_item(customer: Customer) -> dict[str, Any]:
     }
 
 
-def _customer_from_item(item: Mapping[str, Any]) -> Customer:
-    return Customer(
-        customer_id=str(item["customer_id"]), name=str(item.get("name", "")), sector=str(item.get("sector", "")),
-        status=str(item.get("status", "")), end_user_sectors=tuple(item.get("end_user_sectors", ())),
-        jurisdiction=str(item.get("jurisdiction", "")), use_cases=tuple(item.get("use_cases", ())),
-        attested_at=str(item.get("attested_at", "")), created_at=str(item.get("created_at", "")),
-        updated_at=str(item.get("updated_at", "")), version=int(item.get("version", 0)),
-        quotas={str(k): int(v) for k, v in (item.get("quotas") or {}).items()},
-    )
-
-
 def _key_from_item(item: Mapping[str, Any]) -> ApiKey:
     return ApiKey(key_id=str(item["key_id"]), customer_id=str(item["customer_id"]), key_hash=str(item["key_hash"]),
                   prefix=str(item.get("prefix", "")), created_at=str(item.get("created_at", "")),
@@ -131,7 +120,7 @@ class DynamoDBRegistry:
         with _registry_errors("read"):
             item = self.table.get_item(Key={"pk": _customer_pk(customer_id), "sk": PROFILE},
                                        ConsistentRead=True).get("Item")
-        return _customer_from_item(item) if item else None
+        return customer_from_item(item) if item else None
 
     def customer_for_key(self, key_hash: str) -> str | None:
         with _registry_errors("key lookup"):
@@ -188,7 +177,7 @@ class DynamoDBRegistry:
                 f"customer {customer_id} is at version {current.version}, not {expected_version}") from exc
         except BotoCoreError as exc:
             raise RegistryUnavailable(f"registry write failed: {exc}") from exc
-        return _customer_from_item(result["Attributes"])
+        return customer_from_item(result["Attributes"])
 
     def list_customers(self, limit: int = 50, cursor: str = "") -> Page[Customer]:
         start = _decode_cursor(cursor)
@@ -199,7 +188,7 @@ class DynamoDBRegistry:
                 if start:
                     kwargs["ExclusiveStartKey"] = start
                 page = self.table.scan(**kwargs)
-                items.extend(_customer_from_item(i) for i in page.get("Items", []))
+                items.extend(customer_from_item(i) for i in page.get("Items", []))
                 start = page.get("LastEvaluatedKey")
                 if not start:
                     break

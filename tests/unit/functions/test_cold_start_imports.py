@@ -50,6 +50,13 @@ def test_the_authorizer_loads_no_event_handler_schema_yaml_pydantic_or_xray() ->
                 "facepolicy.admin", "facepolicy.http", "facepolicy.policy") == []
 
 
+def test_the_authorizer_reads_the_registry_with_botocore_alone() -> None:
+    # one GetItem does not earn boto3's import, its resource models or s3transfer (facepolicy.dynamodb_reads)
+    _, first = _loaded("AuthorizerFunction", "functions/authorizer", "app.get_registry()")
+    assert "botocore.client" in first
+    assert _any(first, "boto3", "s3transfer", "facepolicy.dynamodb") == []
+
+
 def test_registry_api_reads_the_policy_file_on_first_use_and_never_loads_xray() -> None:
     at_init, first = _loaded("RegistryApiFunction", "functions/registry_api", "app.get_admin()")
     assert _any(at_init, "jsonschema", "yaml", "aws_xray_sdk") == []
