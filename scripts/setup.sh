@@ -54,4 +54,5 @@ fi
 
 "$VENV/bin/python" scripts/fetch_assets.py
 "$VENV/bin/python" scripts/prepare_models.py
+"$VENV/bin/python" scripts/check_policy.py  # policy.yaml parsed and schema-checked at build: policy.checked.json
 echo "setup: ready ($("$VENV/bin/python" --version))"

@@ -19,7 +19,7 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.logging import correlation_paths
@@ -27,6 +27,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from erasure import CustomerEraser, EraseResult
 from erasure_s3 import ErasureUnavailable, S3Ledger, S3ObjectPurger
 
+from facepolicy import runtime
 from facepolicy.admin_api import error_body, registry_error_status
 from facepolicy.env import CLIENT_CONFIG, admin_from_env, audit_from_env
 from facepolicy.errors import AuditUnavailable, RegistryError, RegistryUnavailable
@@ -35,7 +36,7 @@ from facestore.env import StoreSettings, face_store
 from facestore.errors import StoreUnavailable
 
 logger = Logger()
-tracer = Tracer()
+tracer = runtime.tracer()  # Powertools' Tracer only where tracing is switched on (facepolicy.runtime)
 app = APIGatewayHttpResolver(enable_validation=True)
 
 

@@ -1,7 +1,14 @@
 """The policy as data (policy.yaml, checked against policy.schema.json) and the pure decision on it.
 
-`decide` does no I/O: the caller reads the customer from the registry and hands it in. PyYAML and
-jsonschema are imported by `load_policy` / `parse_policy`, on first use, not by every importer.
+`decide` does no I/O: the caller reads the customer from the registry and hands it in.
+
+The policy file is parsed and schema-checked at build time: `scripts/check_policy.py` (run by `make
+setup`) writes policy.checked.json, the parsed document with the SHA-256 of the policy file and of the
+schema it was checked against. `load_policy` reads that JSON when both hashes match the files beside
+it (the vocabulary cross-checks still run), so a function's first request imports neither PyYAML nor
+jsonschema (about 0.1 s of a cold start); any mismatch (the YAML edited, the schema changed, the file
+missing) falls back to parsing and checking the YAML, so a stale build is slower, never wrong.
+Decisions name the policy by the YAML file's hash either way.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ if TYPE_CHECKING:
 
 POLICY_PATH = Path(__file__).with_name("policy.yaml")
 SCHEMA_PATH = Path(__file__).with_name("policy.schema.json")
+CHECKED_PATH = Path(__file__).with_name("policy.checked.json")  # written by scripts/check_policy.py
 ALWAYS_ALLOWED_RULE_ID = "always-allowed"
 UNKNOWN_SECTOR_RULE_ID = "sector-unknown"
 
@@ -78,6 +86,12 @@ def parse_policy(document: Mapping[str, Any], sha256: str = "") -> Policy:
     if error is not None:
         path = "/".join(str(p) for p in error.absolute_path) or "(root)"
         raise PolicyError(f"policy does not match its schema at {path}: {error.message}") from error
+    return build_policy(document, sha256=sha256)
+
+
+def build_policy(document: Mapping[str, Any], sha256: str = "") -> Policy:
+    """A Policy from a document that matches the schema, after the checks the schema cannot express
+    (rules name known sectors and operations, ids unique, the code's operations all present)."""
     operations = tuple(document["operations"])
     sectors = tuple(document["sectors"])
     missing_ops = set(OPERATIONS) - set(operations)
@@ -109,18 +123,56 @@ def parse_policy(document: Mapping[str, Any], sha256: str = "") -> Policy:
 
 
 def load_policy(path: Path | str | None = None) -> Policy:
-    """Load and check the policy file (default: the shipped policy.yaml). Raises PolicyError."""
-    import yaml
+    """Load and check the policy file (default: the shipped policy.yaml). Raises PolicyError.
 
+    The build's checked form is used when it was made from these exact bytes and the current schema."""
     source = Path(path) if path is not None else POLICY_PATH
     try:
         raw = source.read_bytes()
+    except OSError as exc:
+        raise PolicyError(f"cannot read policy {source}: {exc}") from exc
+    sha256 = hashlib.sha256(raw).hexdigest()
+    checked = _checked_document(sha256)
+    if checked is not None:
+        return build_policy(checked, sha256=sha256)
+    return parse_policy(_yaml_document(raw, source), sha256=sha256)
+
+
+def _yaml_document(raw: bytes, source: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
         document = yaml.safe_load(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise PolicyError(f"cannot read policy {source}: {exc}") from exc
     if not isinstance(document, dict):
         raise PolicyError(f"policy {source} is not a mapping")
-    return parse_policy(document, sha256=hashlib.sha256(raw).hexdigest())
+    return document
+
+
+def _checked_document(source_sha256: str, checked_path: Path | None = None) -> dict[str, Any] | None:
+    """The checked document of policy.checked.json if it was made from a file with `source_sha256` against
+    the current schema; None otherwise (then the caller parses and checks the YAML itself)."""
+    try:
+        checked = json.loads((checked_path or CHECKED_PATH).read_text(encoding="utf-8"))
+        schema_sha256 = hashlib.sha256(SCHEMA_PATH.read_bytes()).hexdigest()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(checked, dict) or checked.get("source_sha256") != source_sha256 \
+            or checked.get("schema_sha256") != schema_sha256 or not isinstance(checked.get("document"), dict):
+        return None
+    document: dict[str, Any] = checked["document"]
+    return document
+
+
+def checked_form(source: Path = POLICY_PATH) -> dict[str, Any]:
+    """What the build writes to policy.checked.json: the parsed document of `source`, fully checked now
+    (PolicyError otherwise: nothing unchecked is written), with the hashes of the file and the schema."""
+    raw = source.read_bytes()
+    document = _yaml_document(raw, source)
+    parse_policy(document)
+    return {"source": source.name, "source_sha256": hashlib.sha256(raw).hexdigest(),
+            "schema_sha256": hashlib.sha256(SCHEMA_PATH.read_bytes()).hexdigest(), "document": document}
 
 
 def stamped(decision: Decision, policy: Policy) -> Decision:

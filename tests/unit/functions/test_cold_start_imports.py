@@ -57,22 +57,33 @@ def test_the_authorizer_reads_the_registry_with_botocore_alone() -> None:
     assert _any(first, "boto3", "s3transfer", "facepolicy.dynamodb") == []
 
 
-def test_registry_api_reads_the_policy_file_on_first_use_and_never_loads_xray() -> None:
-    at_init, first = _loaded("RegistryApiFunction", "functions/registry_api", "app.get_admin()")
-    assert _any(at_init, "jsonschema", "yaml", "aws_xray_sdk") == []
-    assert _any(first, "aws_xray_sdk") == []
-    assert _any(first, "jsonschema", "yaml")  # the admin checks changes against the policy: loaded when built
+def test_registry_api_reads_the_checked_policy_and_never_loads_xray() -> None:
+    # the admin checks changes against the policy; it reads the build's checked form (policy.checked.json)
+    _, first = _loaded("RegistryApiFunction", "functions/registry_api", "app.get_admin()")
+    assert _any(first, "jsonschema", "yaml", "aws_xray_sdk") == []
 
 
 @pytest.mark.parametrize(("function_id", "folder", "first_request"), [
     ("FaceApiFunction", "functions/face_api", "import faceapi.deps; faceapi.deps.get_deps()"),
     ("IndexFacesFunction", "functions/index_faces", "app.get_indexer()"),
 ])
-def test_data_path_functions_load_no_xray_where_tracing_is_off_and_read_the_policy_file_when_built(
+def test_data_path_functions_load_no_xray_where_tracing_is_off_and_no_yaml_or_schema_checker(
         function_id: str, folder: str, first_request: str) -> None:
-    at_init, first = _loaded(function_id, folder, first_request)
+    _, first = _loaded(function_id, folder, first_request)
     assert _any(first, "aws_xray_sdk") == []  # template.yaml: POWERTOOLS_TRACE_DISABLED
-    assert _any(at_init, "jsonschema", "yaml") == []  # the policy file is read when the gate is built
+    assert _any(first, "jsonschema", "yaml") == []  # the gate reads the policy's checked form
+
+
+def test_face_api_builds_its_api_document_and_swagger_ui_on_their_first_request_only() -> None:
+    at_init, first = _loaded("FaceApiFunction", "functions/face_api", "import faceapi.deps; faceapi.deps.get_deps()")
+    assert _any(first, "faceapi.contract", "aws_lambda_powertools.event_handler.openapi.swagger_ui",
+                "aws_lambda_powertools.event_handler.openapi.models") == []
+    assert "faceapi.docs" in at_init  # the routes are registered at init; their work waits for a request
+
+
+def test_erase_customer_loads_no_xray_where_tracing_is_off() -> None:
+    _, first = _loaded("EraseCustomerFunction", "functions/erase_customer", "app.get_eraser()")
+    assert _any(first, "aws_xray_sdk") == []
 
 
 def test_index_faces_never_imports_the_event_handler_for_wiring() -> None:
