@@ -11,6 +11,7 @@ Item shapes (pk / sk; every key carries the customer id, ids never contain '#'):
   user         COLL#{customer}#{coll}     USER#{user_id}       face_ids (SS, at most 100), created_at
   change       COLL#{customer}#{coll}     CHANGE#{v:012d}      ids (L): faces touched by version v
   erased       COLL#{customer}#{coll}     ERASED#{face_id}     a deleted face: never stored again
+  shard        COLL#{customer}#{coll}#{generation}#{n}   SHARD   face_count (a sharded collection's counter n)
 
 Erasure stays erased: deleting a face writes its ERASED# tombstone in the deleting transaction, and
 every face write carries a ConditionCheck that the face's tombstone does not exist, so no redelivered
@@ -22,6 +23,15 @@ Every face write is one transaction: the face items, their image items, the coll
 (exact face_count, version+1, conditioned on the version read: optimistic locking) and the change
 item for the new version, so the change log has exactly one item per version and the vector index
 reads a delta with one Query. Conflicts are retried; persistent contention raises StoreUnavailable.
+
+Sharded collections (`shards` > 0 on the collection item: served by the vector engine, which needs
+no change log) take that transaction off the collection item: each face write adds its face-count
+delta to one of `shards` counter items chosen at random, each its own partition key, conditioned on
+that shard existing (it exists only for the collection's current generation, so the generation check
+comes with it). face_count = the collection item's face_count (frozen when it was sharded) + the sum
+of its shards. No collection version is bumped and no change item is written, so no single item
+serialises the collection's writes. Sharding is one-way (`shard_collection`, or born sharded with
+`shards=` on the store); the exact engine does not serve a sharded collection.
 gsi1 is not used.
 """
 
@@ -31,6 +41,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -62,6 +73,7 @@ from .ids import (
 from .model import (
     ASSOCIATED_TO_A_DIFFERENT_USER,
     ASSOCIATED_TO_AN_EXISTING_USER,
+    DEFAULT_SHARDS,
     FACE_NOT_FOUND,
     MAX_FACES_PER_USER,
     Collection,
@@ -83,6 +95,7 @@ TRANSIENT_CODES = frozenset({
     "TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError",
 })
 MAX_TX_ITEMS = 100
+MAX_SHARDS = MAX_TX_ITEMS - 1  # sharding is one transaction: the collection item and every shard
 _SER = TypeSerializer()
 _DES = TypeDeserializer()
 _STATUS_FIELDS = ("status", "reason_code", "message", "face_ids", "unindexed", "external_image_id",
@@ -141,6 +154,12 @@ def _coll_pk(customer_id: str, collection_id: str) -> str:
 collection_pk = _coll_pk  # the face items' partition key: the vector index's HASH (facestore.vector_search)
 
 
+def _shard_key(meta: Collection, n: int) -> dict[str, Any]:
+    """Counter shard n of this incarnation (generation) of the collection: its own partition key."""
+    return _ser({"pk": f"{_coll_pk(meta.customer_id, meta.collection_id)}#{meta.generation or '-'}#{n}",
+                 "sk": "SHARD"})
+
+
 def _change_sk(version: int) -> str:
     return f"CHANGE#{version:012d}"
 
@@ -152,7 +171,7 @@ def _collection(item: dict[str, Any]) -> Collection:
         user_count=int(item.get("user_count", 0)), version=int(item.get("version", 0)),
         defaults=dict(item.get("defaults", {})), snapshot_version=int(item.get("snapshot_version", 0)),
         log_floor=int(item.get("log_floor", 0)), generation=str(item.get("generation", "")),
-        vector_ready=bool(item.get("vec_ready", False)),
+        vector_ready=bool(item.get("vec_ready", False)), shards=int(item.get("shards", 0)),
     )
 
 
@@ -214,7 +233,7 @@ class DynamoDBFaceStore:
 
     def __init__(self, table_resource_or_client: Any, table_name: str | None = None, *,
                  max_attempts: int = 12, sleep: Callable[[float], None] = time.sleep,
-                 token_key: bytes = DEFAULT_TOKEN_KEY) -> None:
+                 token_key: bytes = DEFAULT_TOKEN_KEY, shards: int = 0) -> None:
         meta = getattr(table_resource_or_client, "meta", None)
         client = getattr(meta, "client", None) or table_resource_or_client
         if table_name is None:
@@ -226,6 +245,10 @@ class DynamoDBFaceStore:
         self._max_attempts = max_attempts
         self._sleep = sleep
         self._token_key = token_key
+        if not 0 <= shards <= MAX_SHARDS:
+            raise ValueError(f"shards must be 0..{MAX_SHARDS}")
+        self._new_shards = shards  # collections this store creates are born with them (0: versioned)
+        self._shards_of: dict[tuple[str, str, str], int] = {}  # (customer, collection, generation) -> shards
 
     # -------------------------------------------------------------- low level
     def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:
@@ -277,6 +300,26 @@ class DynamoDBFaceStore:
         if item is None:
             raise CollectionNotFound(collection_id)
         return _collection(item)
+
+    def _counted_meta(self, customer_id: str, collection_id: str) -> Collection:
+        """The collection with its exact face_count: plus its shards' (strongly consistent) if sharded."""
+        meta = self._meta(customer_id, collection_id)
+        if not meta.shards:
+            return meta
+        request: dict[str, Any] = {self._table: {
+            "Keys": [_shard_key(meta, n) for n in range(meta.shards)], "ConsistentRead": True,
+            "ProjectionExpression": "face_count"}}
+        total = meta.face_count
+        for attempt in range(self._max_attempts):
+            if attempt:
+                self._backoff(attempt)
+            resp = self._call("batch_get_item", RequestItems=request)
+            found = resp.get("Responses", {}).get(self._table, [])
+            total += sum(int(i.get("face_count", {}).get("N", "0")) for i in found)
+            request = resp.get("UnprocessedKeys") or {}
+            if not request:
+                return replace(meta, face_count=total)
+        raise StoreUnavailable("batch_get_item: unprocessed keys")
 
     def _batch_get(self, pk: str, sks: Sequence[str], *, skip: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
         """Items by sort key (strongly consistent), missing ones absent; `skip`: attributes not decoded."""
@@ -378,20 +421,75 @@ class DynamoDBFaceStore:
                 "ConditionExpression": "attribute_not_exists(pk)",
             }}]
 
+    def _counted(self, meta: Collection, ops: list[dict[str, Any]], touched: Sequence[str],
+                 face_delta: int, generation: str | None = None) -> list[dict[str, Any]]:
+        """ops + what keeps the count and refuses writes to a deleted (or other generation of the)
+        collection: `_versioned` for a versioned collection; for a sharded one, the face-count delta
+        on one shard at random (a ConditionCheck when it is 0), conditioned on that shard existing."""
+        if not meta.shards:
+            return self._versioned(meta, ops, touched, face_delta, generation)
+        if generation is not None and generation != meta.generation:
+            raise CollectionNotFound(meta.collection_id)
+        key = _shard_key(meta, random.randrange(meta.shards))  # noqa: S311 (load spreading, not security)
+        if not face_delta:
+            return [*ops, {"ConditionCheck": {"Key": key, "ConditionExpression": "attribute_exists(pk)"}}]
+        return [*ops, {"Update": {"Key": key, "UpdateExpression": "ADD face_count :delta",
+                                  "ConditionExpression": "attribute_exists(pk)",
+                                  "ExpressionAttributeValues": _ser({":delta": face_delta})}}]
+
+    def shard_collection(self, customer_id: str, collection_id: str, shards: int = DEFAULT_SHARDS) -> Collection:
+        """Make the collection's writes sharded (one-way, idempotent): its counter shards are created
+        and its item records how many; from then on no write touches the collection item. Writes
+        in flight keep the count exact (each adds to the item or to a shard). Raises CollectionNotFound."""
+        if not 1 <= shards <= MAX_SHARDS:
+            raise ValueError(f"shards must be 1..{MAX_SHARDS}")
+        for _ in self._attempts("shard_collection"):
+            meta = self._meta(customer_id, collection_id)
+            if meta.shards:
+                return meta
+            sharded = replace(meta, shards=shards)
+            try:
+                self._transact([
+                    {"Update": {"Key": _ser({"pk": _cust_pk(customer_id), "sk": f"COLL#{collection_id}"}),
+                                "UpdateExpression": "SET shards = :n",
+                                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(shards)"
+                                                       " AND generation = :gen",
+                                "ExpressionAttributeValues": _ser({":n": shards, ":gen": meta.generation})}},
+                    *self._shard_puts(sharded)])
+            except _Cancelled:
+                continue  # sharded or deleted meanwhile: re-read
+            logger.info("collection sharded", extra={"customer_id": customer_id, "collection_id": collection_id,
+                                                     "shards": shards})
+            return sharded
+        raise StoreUnavailable("shard_collection")  # pragma: no cover (_attempts raises)
+
+    def _shard_puts(self, meta: Collection) -> list[dict[str, Any]]:
+        return [{"Put": {"Item": {**_shard_key(meta, n), **_ser({"type": "SHARD", "face_count": 0})}}}
+                for n in range(meta.shards)]
+
     # -------------------------------------------------------------- collections
     def create_collection(
         self, customer_id: str, collection_id: str, model_version: str, defaults: dict[str, object] | None = None
     ) -> Collection:
         check_key_id(collection_id, "collection_id")
         meta = Collection(customer_id, collection_id, utc_now_iso(), model_version, defaults=dict(defaults or {}),
-                          generation=new_generation())
+                          generation=new_generation(), shards=self._new_shards)
         item = {"pk": _cust_pk(customer_id), "sk": f"COLL#{collection_id}", "type": "COLLECTION",
                 "customer_id": customer_id, "collection_id": collection_id, "created_at": meta.created_at,
                 "model_version": model_version, "face_count": 0, "user_count": 0, "version": 0,
                 "snapshot_version": 0, "log_floor": 0, "defaults": meta.defaults, "generation": meta.generation,
                 "vec_ready": True}  # its faces all get `vec`: no backfill needed (facestore.vector_backfill)
         try:
-            self._call("put_item", Item=_ser(item), ConditionExpression="attribute_not_exists(pk)")
+            if meta.shards:  # born sharded: the item and its counter shards at once
+                item["shards"] = meta.shards
+                self._transact([{"Put": {"Item": _ser(item), "ConditionExpression": "attribute_not_exists(pk)"}},
+                                *self._shard_puts(meta)])
+            else:
+                self._call("put_item", Item=_ser(item), ConditionExpression="attribute_not_exists(pk)")
+        except _Cancelled as exc:
+            if exc.codes == ["TransactionConflict"]:
+                raise StoreUnavailable("create_collection: conflict") from exc
+            raise CollectionExists(collection_id) from exc
         except ClientError as exc:
             raise CollectionExists(collection_id) from exc
         logger.info("collection created", extra={"customer_id": customer_id, "collection_id": collection_id})
@@ -399,7 +497,7 @@ class DynamoDBFaceStore:
 
     def get_collection(self, customer_id: str, collection_id: str) -> Collection | None:
         try:
-            return self._meta(customer_id, collection_id)
+            return self._counted_meta(customer_id, collection_id)
         except CollectionNotFound:
             return None
 
@@ -408,16 +506,20 @@ class DynamoDBFaceStore:
     ) -> tuple[list[Collection], str | None]:
         items, token = self._page(_cust_pk(customer_id), "COLL#", limit, next_token,
                                   f"collections|{customer_id}")
-        return [_collection(i) for i in items], token
+        found = [_collection(i) for i in items]
+        return [self._counted_meta(customer_id, c.collection_id) if c.shards else c for c in found], token
 
     def delete_collection(self, customer_id: str, collection_id: str) -> None:
         check_key_id(collection_id, "collection_id")
         try:
-            self._call("delete_item", Key=_ser({"pk": _cust_pk(customer_id), "sk": f"COLL#{collection_id}"}),
-                       ConditionExpression="attribute_exists(pk)")
+            old = self._call("delete_item", Key=_ser({"pk": _cust_pk(customer_id), "sk": f"COLL#{collection_id}"}),
+                             ConditionExpression="attribute_exists(pk)", ReturnValues="ALL_OLD")
         except ClientError as exc:
             raise CollectionNotFound(collection_id) from exc
         pk = _coll_pk(customer_id, collection_id)
+        meta = _collection(_des(old["Attributes"])) if old.get("Attributes") else None
+        if meta is not None and meta.shards:  # first the shards: writes in flight are refused from here on
+            self._delete_items([{k: v["S"] for k, v in _shard_key(meta, n).items()} for n in range(meta.shards)])
         keys = [{"pk": pk, "sk": i["sk"]} for i in self._query(pk, None, None)]
         self._delete_items(keys)
         logger.info("collection deleted", extra={"customer_id": customer_id, "collection_id": collection_id,
@@ -475,7 +577,7 @@ class DynamoDBFaceStore:
             ops += [{"ConditionCheck": {"Key": _ser({"pk": pk, "sk": f"ERASED#{f.face_id}"}),
                                         "ConditionExpression": "attribute_not_exists(pk)"}} for f in pending]
             try:
-                self._transact(self._versioned(meta, ops, [f.face_id for f in pending], len(pending), generation))
+                self._transact(self._counted(meta, ops, [f.face_id for f in pending], len(pending), generation))
                 return [f.face_id for f in pending]
             except _Cancelled as exc:
                 codes = exc.codes
@@ -548,8 +650,8 @@ class DynamoDBFaceStore:
                                            "ConditionExpression": "attribute_exists(pk)",
                                            "ExpressionAttributeValues": _ser({":ids": ids})}})
                 try:  # the tombstones go last: the cancellation codes of the deletes keep their positions
-                    self._transact(self._versioned(meta, ops + tombstones, [i["face_id"] for i in pending],
-                                                   -len(pending)))
+                    self._transact(self._counted(meta, ops + tombstones, [i["face_id"] for i in pending],
+                                                 -len(pending)))
                     deleted += [i["face_id"] for i in pending]
                     break
                 except _Cancelled as exc:
@@ -632,10 +734,7 @@ class DynamoDBFaceStore:
             if generation is None:
                 self._call("update_item", **update)
             else:  # only while the collection is still the generation the event was for
-                collection = _ser({"pk": _cust_pk(status.customer_id), "sk": f"COLL#{status.collection_id}"})
-                self._transact([{"Update": update}, {"ConditionCheck": {
-                    "Key": collection, "ConditionExpression": "generation = :gen",
-                    "ExpressionAttributeValues": _ser({":gen": generation})}}])
+                self._transact([{"Update": update}, self._generation_check(status, generation)])
         except _Cancelled as exc:
             if exc.codes == ["TransactionConflict"]:
                 raise StoreUnavailable("put_image_status: conflict") from exc
@@ -648,6 +747,28 @@ class DynamoDBFaceStore:
                                                             "image_id": status.image_id})
             return False
         return True
+
+    def _generation_check(self, status: ImageStatus, generation: str) -> dict[str, Any]:
+        """A ConditionCheck that the collection is still `generation`: on the collection item, or for a
+        sharded collection on one of its shards (they exist only for their generation), so status
+        writes of a sharded collection do not meet on one item either."""
+        key = (status.customer_id, status.collection_id, generation)
+        shards = self._shards_of.get(key)
+        if shards is None:
+            try:
+                meta = self._meta(status.customer_id, status.collection_id)
+            except CollectionNotFound:
+                meta = None
+            shards = meta.shards if meta is not None and meta.generation == generation else 0
+            if shards:
+                self._shards_of[key] = shards  # sharding is one-way: valid while this generation lives
+        if shards:
+            meta = Collection(status.customer_id, status.collection_id, "", "", generation=generation, shards=shards)
+            return {"ConditionCheck": {"Key": _shard_key(meta, random.randrange(shards)),  # noqa: S311
+                                       "ConditionExpression": "attribute_exists(pk)"}}
+        return {"ConditionCheck": {
+            "Key": _ser({"pk": _cust_pk(status.customer_id), "sk": f"COLL#{status.collection_id}"}),
+            "ConditionExpression": "generation = :gen", "ExpressionAttributeValues": _ser({":gen": generation})}}
 
     def get_image_status(self, customer_id: str, collection_id: str, image_id: str) -> ImageStatus | None:
         item = self._get(_coll_pk(customer_id, collection_id), f"IMG#{check_last_id(image_id, 'image_id')}")
@@ -666,7 +787,9 @@ class DynamoDBFaceStore:
     ) -> list[str]:
         pk = _coll_pk(customer_id, collection_id)
         check_last_id(image_id, "image_id")
-        if self.get_collection(customer_id, collection_id) is None:
+        try:
+            self._meta(customer_id, collection_id)
+        except CollectionNotFound:
             return []
         names = {f"#{k}": k for k in _STATUS_FIELDS}
         sets: dict[str, Any] = {"tombstone": True, "customer_id": customer_id,
@@ -816,7 +939,7 @@ class DynamoDBFaceStore:
                 user_update["ExpressionAttributeValues"][":room"] = _v(MAX_FACES_PER_USER - len(change))
             ops.append({"Update": user_update})
             try:
-                self._transact(self._versioned(meta, ops, change, 0))
+                self._transact(self._counted(meta, ops, change, 0))
                 return ok, failed
             except _Cancelled:
                 continue  # something moved: re-read and re-decide
@@ -825,6 +948,8 @@ class DynamoDBFaceStore:
     # -------------------------------------------------------------- vector-index support
     def changes_since(self, customer_id: str, collection_id: str, version: int) -> FaceDelta:
         meta = self._meta(customer_id, collection_id)
+        if meta.shards:
+            raise ChangeLogCompacted(f"{collection_id}: sharded, no change log (the vector engine serves it)")
         if version < meta.log_floor or version > meta.version:
             raise ChangeLogCompacted(f"{collection_id}@{version}")
         pk = _coll_pk(customer_id, collection_id)

@@ -34,6 +34,7 @@ from .ids import (
 from .model import (
     ASSOCIATED_TO_A_DIFFERENT_USER,
     ASSOCIATED_TO_AN_EXISTING_USER,
+    DEFAULT_SHARDS,
     FACE_NOT_FOUND,
     MAX_FACES_PER_USER,
     Collection,
@@ -113,6 +114,14 @@ class InMemoryFaceStore:
                 return copy.deepcopy(self._part(customer_id, collection_id).meta)
             except CollectionNotFound:
                 return None
+
+    def shard_collection(self, customer_id: str, collection_id: str, shards: int = DEFAULT_SHARDS) -> Collection:
+        """Record the collection as sharded (one lock serialises this fake anyway; counts stay exact)."""
+        with self._lock:
+            part = self._part(customer_id, collection_id)
+            if not part.meta.shards:
+                part.meta = replace(part.meta, shards=shards)
+            return copy.deepcopy(part.meta)
 
     def list_collections(
         self, customer_id: str, limit: int, next_token: str | None
@@ -382,6 +391,8 @@ class InMemoryFaceStore:
     def changes_since(self, customer_id: str, collection_id: str, version: int) -> FaceDelta:
         with self._lock:
             part = self._part(customer_id, collection_id)
+            if part.meta.shards:
+                raise ChangeLogCompacted(f"{collection_id}: sharded, no change log (the vector engine serves it)")
             if version < part.meta.log_floor or version > part.meta.version:
                 raise ChangeLogCompacted(f"{collection_id}@{version}")
             touched: dict[str, None] = {}

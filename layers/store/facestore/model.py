@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 EMBEDDING_DIM = 128
 MAX_FACES_PER_USER = 100
+DEFAULT_SHARDS = 16  # counter shards of a collection whose writes are sharded (README: the ceiling they give)
 # Rekognition's reasons for UnsuccessfulFaceDeletions / UnsuccessfulFaceAssociations / ...Disassociations.
 FACE_NOT_FOUND = "FACE_NOT_FOUND"
 ASSOCIATED_TO_AN_EXISTING_USER = "ASSOCIATED_TO_AN_EXISTING_USER"
@@ -32,6 +33,7 @@ class Collection:
     # A new random token each time the id is (re)created: events of an older incarnation are refused.
     generation: str = field(default="", compare=False)
     vector_ready: bool = True  # every face carries `vec` (False: faces from before the vector index, not backfilled)
+    shards: int = 0  # counter shards (> 0: writes not serialised, no change log: served by the vector engine)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from .model import Collection, Face, FaceDelta, ImageStatus, User
+from .model import DEFAULT_SHARDS, Collection, Face, FaceDelta, ImageStatus, User
 
 
 @runtime_checkable
@@ -36,6 +36,12 @@ class FaceStore(Protocol):
         self, customer_id: str, limit: int, next_token: str | None
     ) -> tuple[list[Collection], str | None]:
         """One page of the customer's collections by id; the token is None on the last page."""
+        ...
+
+    def shard_collection(self, customer_id: str, collection_id: str, shards: int = DEFAULT_SHARDS) -> Collection:
+        """Make the collection's writes sharded, one-way and idempotent: its face count is kept by
+        counter shards and no single item serialises its writes (the vector engine's collections;
+        no change log is kept for them). Returns the collection; raises CollectionNotFound."""
         ...
 
     def delete_collection(self, customer_id: str, collection_id: str) -> None:

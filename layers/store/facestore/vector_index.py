@@ -330,7 +330,7 @@ class VectorIndex:
     def maybe_snapshot(self, customer_id: str, collection_id: str, *, force: bool = False) -> bool:
         """Write a snapshot and compact the change log if the delta has grown; True if written."""
         coll = self._store.get_collection(customer_id, collection_id)
-        if coll is None:
+        if coll is None or coll.shards:  # sharded: the vector index serves it, no log to snapshot
             return False
         pending = coll.version - coll.snapshot_version
         due = pending >= self.snapshot_every or (

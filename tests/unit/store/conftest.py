@@ -25,9 +25,12 @@ def moto_dynamodb() -> Iterator[Any]:
         yield client
 
 
-@pytest.fixture(params=["memory", "dynamodb"])
+@pytest.fixture(params=["memory", "dynamodb", "dynamodb-sharded"])
 def store(request: pytest.FixtureRequest) -> Any:
+    """The adapters under the contract: the fake, DynamoDB, and DynamoDB with collections born sharded
+    (the vector engine's write path: counter shards, no change log)."""
     if request.param == "memory":
         return InMemoryFaceStore()
     client = request.getfixturevalue("moto_dynamodb")
-    return DynamoDBFaceStore(SerializedClient(client), TABLE, sleep=lambda _s: None)
+    shards = 4 if request.param == "dynamodb-sharded" else 0
+    return DynamoDBFaceStore(SerializedClient(client), TABLE, sleep=lambda _s: None, shards=shards)
