@@ -4,20 +4,27 @@
 - `vector`: VectorSearch on FacesTable's DynamoDB vector index, re-ranked exactly;
 - `auto`: exact while a collection holds at most `auto_faces` faces, the vector index above.
 
-Both answer (face id, cosine) lists on the same scale. Whenever the vector index cannot answer yet
-(being created or backfilled: IndexNotReady), the exact engine serves, so no search sees a
-half-filled index. `engine_for` is what DescribeCollection reports.
+Both answer (face id, cosine) lists on the same scale. A collection goes to the vector index only
+once its faces are backfilled (vec_ready) and DynamoDB reports the index ACTIVE (VectorSearch.ready,
+asked at most every READY_RECHECK_S until it is), so no search sees a half-filled index. Handing a
+collection to the vector index shards its writes (FaceStore.shard_collection: counter shards, no
+change log), which is one-way: a sharded collection is always served by the vector index, and a
+SearchVectors that answers "not ready" for it is StoreUnavailable (retry), not the exact engine.
+`engine_for` is what DescribeCollection reports.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
 
-from .model import Collection, FaceMeta
+from .errors import StoreUnavailable
+from .model import DEFAULT_SHARDS, Collection, FaceMeta
 from .port import FaceStore
 from .vector_index import VectorIndex
 from .vector_search import IndexNotReady, VectorSearch, check_collection
@@ -28,7 +35,8 @@ EXACT = "exact"
 VECTOR = "vector"
 AUTO = "auto"
 MODES = (EXACT, VECTOR, AUTO)
-DEFAULT_AUTO_FACES = 2_000_000
+DEFAULT_AUTO_FACES = 1_000_000  # README: memory and cold load of the exact engine per million faces
+READY_RECHECK_S = 30.0
 
 
 def engine_for(index: object, collection: Collection) -> str:
@@ -40,7 +48,8 @@ class SearchEngines:
     """Routes each collection's searches to the engine its size and the mode call for."""
 
     def __init__(self, store: FaceStore, exact: VectorIndex, vector: VectorSearch | None, *,
-                 mode: str = EXACT, auto_faces: int = DEFAULT_AUTO_FACES) -> None:
+                 mode: str = EXACT, auto_faces: int = DEFAULT_AUTO_FACES, shards: int = DEFAULT_SHARDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if mode not in MODES:
             raise ValueError(f"search engine must be one of {', '.join(MODES)}, not {mode!r}")
         if mode != EXACT and vector is None:
@@ -50,22 +59,47 @@ class SearchEngines:
         self.vector = vector
         self.mode = mode
         self.auto_faces = auto_faces
+        self.shards = shards
+        self._clock = clock
         self._lock = threading.Lock()
         self._chosen: dict[tuple[str, str], str] = {}
+        self._ready = False
+        self._ready_checked: float | None = None
+
+    def index_ready(self) -> bool:
+        """Whether DynamoDB reports the vector index ACTIVE (DescribeTable; once it is, it stays so)."""
+        if self.vector is None:
+            return False
+        with self._lock:
+            if self._ready or (self._ready_checked is not None
+                               and self._clock() - self._ready_checked < READY_RECHECK_S):
+                return self._ready
+        ready = self.vector.ready()
+        with self._lock:
+            self._ready, self._ready_checked = ready, self._clock()
+        if not ready:
+            logger.info("vector index not ready: the exact engine serves")
+        return ready
 
     def engine_for(self, collection: Collection) -> str:
         """`exact` or `vector`: which engine serves this collection now."""
+        if collection.shards and self.vector is not None:
+            return VECTOR  # its writes keep no change log: only the vector index can serve it
         if self.mode == EXACT or self.vector is None or not collection.vector_ready:
             return EXACT  # not backfilled yet: the vector index would miss its older faces
         if self.mode == AUTO and collection.face_count <= self.auto_faces:
             return EXACT
-        return VECTOR
+        return VECTOR if self.index_ready() else EXACT
 
     def _choose(self, customer_id: str, collection_id: str, model_version: str | None) -> str:
         if self.mode == EXACT:
             return EXACT
         coll = check_collection(self._store.get_collection(customer_id, collection_id), collection_id, model_version)
         engine = self.engine_for(coll)
+        if engine == VECTOR and not coll.shards:  # handed to the vector index: its writes go sharded
+            self._store.shard_collection(customer_id, collection_id, self.shards)
+            logger.info("collection moves to the vector index", extra={
+                "customer_id": customer_id, "collection_id": collection_id, "faces": coll.face_count})
         with self._lock:
             self._chosen[(customer_id, collection_id)] = engine
         return engine
@@ -86,10 +120,12 @@ class SearchEngines:
             try:
                 return self.vector.search(customer_id, collection_id, query, max_faces=max_faces,
                                           min_cosine=min_cosine, synced=True)
-            except IndexNotReady:
-                logger.warning("vector index not ready: exact engine serves", extra={
+            except IndexNotReady as exc:  # a sharded collection has no change log for the exact engine
+                logger.warning("vector index not ready", extra={
                     "customer_id": customer_id, "collection_id": collection_id})
-                synced = False
+                with self._lock:
+                    self._ready, self._ready_checked = False, self._clock()
+                raise StoreUnavailable("vector index not ready") from exc
         return self.exact.search(customer_id, collection_id, query, max_faces=max_faces, min_cosine=min_cosine,
                                  synced=synced and engine == EXACT, model_version=model_version)
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .engines import DEFAULT_AUTO_FACES
 from .tokens import DEFAULT_TOKEN_KEY
 from .vector_index import DEFAULT_CACHE_MB, VectorIndex
 
@@ -33,8 +34,8 @@ class StoreSettings:
     token_key: bytes = field(default=DEFAULT_TOKEN_KEY, repr=False)  # a secret: never in a log line
     index_bucket: str = ""
     vector_cache_mb: int = DEFAULT_CACHE_MB
-    search_engine: str = "exact"
-    search_engine_auto_faces: int = 2_000_000
+    search_engine: str = "auto"
+    search_engine_auto_faces: int = DEFAULT_AUTO_FACES
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StoreSettings:
@@ -42,17 +43,20 @@ class StoreSettings:
         return cls(faces_table=get("FACES_TABLE", ""), index_bucket=get("INDEX_BUCKET", ""),
                    vector_cache_mb=int(get("VECTOR_CACHE_MB", "") or DEFAULT_CACHE_MB),
                    token_key=get("FACESTORE_TOKEN_KEY", "").encode() or DEFAULT_TOKEN_KEY,
-                   search_engine=get("SEARCH_ENGINE", "") or "exact",
-                   search_engine_auto_faces=int(get("SEARCH_ENGINE_AUTO_FACES", "") or 2_000_000))
+                   search_engine=get("SEARCH_ENGINE", "") or "auto",
+                   search_engine_auto_faces=int(get("SEARCH_ENGINE_AUTO_FACES", "") or DEFAULT_AUTO_FACES))
 
 
 def face_store(settings: StoreSettings, dynamodb: Any) -> DynamoDBFaceStore:
-    """The DynamoDB face store over FACES_TABLE (`dynamodb`: a boto3 DynamoDB client)."""
+    """The DynamoDB face store over FACES_TABLE (`dynamodb`: a boto3 DynamoDB client). With
+    SEARCH_ENGINE=vector the collections it creates are born sharded (facestore.dynamodb)."""
     from .dynamodb import DynamoDBFaceStore
+    from .model import DEFAULT_SHARDS
 
     if not settings.faces_table:
         raise KeyError("FACES_TABLE is not set: the function's environment lacks the faces table")
-    return DynamoDBFaceStore(dynamodb, settings.faces_table, token_key=settings.token_key)
+    shards = DEFAULT_SHARDS if settings.search_engine == "vector" else 0
+    return DynamoDBFaceStore(dynamodb, settings.faces_table, token_key=settings.token_key, shards=shards)
 
 
 def vector_index(settings: StoreSettings, store: FaceStore, s3: Any) -> VectorIndex | None:

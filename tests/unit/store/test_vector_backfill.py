@@ -6,19 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import numpy as np
 import pytest
-from moto import mock_aws
 
-from facesearch.local import search_vectors
-from facesearch.local.template import create_table, load_template
 from facestore import DynamoDBFaceStore, Face, InMemorySnapshotStore, VectorIndex
 from facestore.dynamodb import collection_pk
 from facestore.engines import SearchEngines
 from facestore.errors import CollectionNotFound
 from facestore.vector_backfill import VectorBackfill
 from facestore.vector_search import VectorSearch
+from tests.support.vector_table import faces_table, faces_with, unit_rows
 
 TABLE = "faces-backfill-test"
 CUST, COLL = "cust1", "legacy"
@@ -26,22 +23,12 @@ CUST, COLL = "cust1", "legacy"
 
 @pytest.fixture
 def client() -> Iterator[Any]:
-    search_vectors.install()
-    try:
-        with mock_aws():
-            ddb = boto3.client("dynamodb", region_name="us-east-1")
-            create_table(ddb, load_template(), "FacesTable", TABLE)
-            yield ddb
-    finally:
-        search_vectors.uninstall()
+    with faces_table(TABLE) as ddb:
+        yield ddb
 
 
 def _faces(n: int, start: int = 0) -> list[Face]:
-    v = np.random.default_rng(start).normal(size=(n, 128)).astype(np.float32)
-    v /= np.linalg.norm(v, axis=1, keepdims=True)
-    return [Face(customer_id=CUST, collection_id=COLL, face_id=f"f{start + i:04d}", image_id=f"img{start + i}",
-                 external_image_id=None, box={"left": 1.0, "top": 2.0, "width": 3.0, "height": 4.0}, landmarks=(),
-                 confidence=99.0, quality={}, embedding=e, model_version="m") for i, e in enumerate(v)]
+    return faces_with(CUST, COLL, unit_rows(n, start), start)
 
 
 @pytest.fixture

@@ -8,18 +8,15 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from facesearch.local import search_vectors
-from facesearch.local.template import create_table, load_template
 from facestore import DynamoDBFaceStore, Face, InMemorySnapshotStore, VectorIndex
 from facestore.dynamodb import collection_pk
-from facestore.engines import SearchEngines, engine_for
-from facestore.errors import CollectionNotFound
+from facestore.engines import READY_RECHECK_S, SearchEngines, engine_for
+from facestore.errors import CollectionNotFound, StoreUnavailable
 from facestore.vector_search import (
     MAX_CANDIDATES,
     MIN_CANDIDATES,
@@ -28,6 +25,8 @@ from facestore.vector_search import (
     candidates,
     vector_numbers,
 )
+from tests.support.fakes import FakeClock
+from tests.support.vector_table import faces_table, faces_with
 
 TABLE = "faces-vec-test"
 CUST, COLL = "cust1", "coll1"
@@ -35,14 +34,8 @@ CUST, COLL = "cust1", "coll1"
 
 @pytest.fixture
 def client() -> Iterator[Any]:
-    search_vectors.install()
-    try:
-        with mock_aws():
-            ddb = boto3.client("dynamodb", region_name="us-east-1")
-            create_table(ddb, load_template(), "FacesTable", TABLE)
-            yield ddb
-    finally:
-        search_vectors.uninstall()
+    with faces_table(TABLE) as ddb:
+        yield ddb
 
 
 def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -51,10 +44,7 @@ def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _faces(vectors: np.ndarray, start: int = 0) -> list[Face]:
-    return [Face(customer_id=CUST, collection_id=COLL, face_id=f"f{start + i:04d}", image_id=f"img{start + i}",
-                 external_image_id=None, box={"left": 1.0, "top": 2.0, "width": 3.0, "height": 4.0}, landmarks=(),
-                 confidence=99.0, quality={}, embedding=v, model_version="m")
-            for i, v in enumerate(vectors)]
+    return faces_with(CUST, COLL, vectors, start)
 
 
 @pytest.fixture
@@ -162,31 +152,70 @@ def test_emulated_replication_lag_delays_new_faces(seeded: tuple[DynamoDBFaceSto
 
 
 class _Backfilling:
+    """A client of a table whose vector index DynamoDB is still building (after an in-place update)."""
+
+    def __init__(self) -> None:
+        self.described = 0
+
+    def describe_table(self, **_request: Any) -> dict[str, Any]:
+        self.described += 1
+        return {"Table": {"VectorIndexes": [{"IndexName": "faces-vec", "IndexStatus": "CREATING",
+                                             "Backfilling": True}]}}
+
     def search_vectors(self, **_request: Any) -> dict[str, Any]:
         raise ClientError({"Error": {"Code": "ValidationException",
                                      "Message": "The vector index is backfilling"}}, "SearchVectors")
 
 
-def test_router_picks_by_mode_and_falls_back_while_the_index_fills(
-        seeded: tuple[DynamoDBFaceStore, np.ndarray], client: Any) -> None:
+def test_router_picks_by_mode_and_size(seeded: tuple[DynamoDBFaceStore, np.ndarray], client: Any) -> None:
     store, vectors = seeded
     exact = VectorIndex(store, InMemorySnapshotStore())
     coll = store.get_collection(CUST, COLL)
-    assert coll is not None and coll.face_count == 60
+    assert coll is not None and coll.face_count == 60 and coll.shards == 0
     vector = VectorSearch(client, TABLE, store, collection_pk)
+    assert vector.ready()  # the emulation describes the index ACTIVE, as DynamoDB does once it is built
     assert SearchEngines(store, exact, vector, mode="auto", auto_faces=60).engine_for(coll) == "exact"
     assert SearchEngines(store, exact, vector, mode="auto", auto_faces=59).engine_for(coll) == "vector"
+    assert SearchEngines(store, exact, vector, mode="exact").engine_for(coll) == "exact"
     assert engine_for(exact, coll) == "exact"
     with pytest.raises(ValueError):
         SearchEngines(store, exact, None, mode="vector")
     with pytest.raises(ValueError):
         SearchEngines(store, exact, vector, mode="fastest")
-    # While DynamoDB backfills the index, the exact engine answers (never a half-filled index)
-    filling = SearchEngines(store, exact, VectorSearch(_Backfilling(), TABLE, store, collection_pk), mode="vector")
-    filling.sync(CUST, COLL)
-    got = filling.search(CUST, COLL, vectors[9], max_faces=1, min_cosine=0.5, synced=True)
+    # Handing the collection to the vector index shards its writes, for good: it stays there below the threshold
+    auto = SearchEngines(store, exact, vector, mode="auto", auto_faces=59, shards=4)
+    assert auto.search(CUST, COLL, vectors[9], max_faces=1, min_cosine=0.5)[0][0] == "f0009"
+    coll = store.get_collection(CUST, COLL)
+    assert coll is not None and coll.shards == 4 and coll.face_count == 60
+    store.delete_faces(CUST, COLL, ["f0001", "f0002"])
+    coll = store.get_collection(CUST, COLL)
+    assert coll is not None and coll.face_count == 58
+    assert SearchEngines(store, exact, vector, mode="auto", auto_faces=59).engine_for(coll) == "vector"
+
+
+def test_router_waits_for_the_index_to_be_active(seeded: tuple[DynamoDBFaceStore, np.ndarray]) -> None:
+    store, vectors = seeded
+    exact = VectorIndex(store, InMemorySnapshotStore())
+    filling = _Backfilling()
+    clock = FakeClock()
+    engines = SearchEngines(store, exact, VectorSearch(filling, TABLE, store, collection_pk), mode="vector",
+                            clock=clock)
+    # While DynamoDB builds the index, the exact engine answers (never a half-filled index) ...
+    engines.sync(CUST, COLL)
+    got = engines.search(CUST, COLL, vectors[9], max_faces=1, min_cosine=0.5, synced=True)
     assert got == [("f0009", pytest.approx(1.0, abs=1e-6))]
-    assert filling.face_meta(CUST, COLL, "f0009") is not None
+    assert engines.face_meta(CUST, COLL, "f0009") is not None
+    coll = store.get_collection(CUST, COLL)
+    assert coll is not None and coll.shards == 0  # ... and the collection keeps its change log
+    # DescribeTable is asked again only after READY_RECHECK_S
+    engines.search(CUST, COLL, vectors[9], max_faces=1, min_cosine=0.5)
+    assert filling.described == 1
+    clock.advance(READY_RECHECK_S + 1)
+    assert engines.engine_for(coll) == "exact" and filling.described == 2
     with pytest.raises(IndexNotReady):
-        VectorSearch(_Backfilling(), TABLE, store, collection_pk).search(CUST, COLL, vectors[0], max_faces=1,
-                                                                           min_cosine=0.0)
+        VectorSearch(filling, TABLE, store, collection_pk).search(CUST, COLL, vectors[0], max_faces=1,
+                                                                  min_cosine=0.0)
+    # A sharded collection has no change log for the exact engine: a not-ready index is a retry (503)
+    store.shard_collection(CUST, COLL)
+    with pytest.raises(StoreUnavailable):
+        engines.search(CUST, COLL, vectors[9], max_faces=1, min_cosine=0.5)
