@@ -15,6 +15,7 @@ BENCHMARKS: list[str] = [
     "bench.indexing",  # photos/s through index_faces over moto vs the engine alone (overhead ratio)
     "bench.cold_start",  # init per function in a fresh process (imports, wiring, models), top imports
     "bench.quota",  # rate limiter: counter writes per request and time per call, 4 containers over moto
+    "bench.vector_search",  # DynamoDB vector-index engine's client cost per query vs exact, 10k/100k/1M
 ]
 
 

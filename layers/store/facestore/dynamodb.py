@@ -495,9 +495,9 @@ class DynamoDBFaceStore:
         logger.info("collection created", extra={"customer_id": customer_id, "collection_id": collection_id})
         return meta
 
-    def get_collection(self, customer_id: str, collection_id: str) -> Collection | None:
+    def get_collection(self, customer_id: str, collection_id: str, *, counts: bool = True) -> Collection | None:
         try:
-            return self._counted_meta(customer_id, collection_id)
+            return self._counted_meta(customer_id, collection_id) if counts else self._meta(customer_id, collection_id)
         except CollectionNotFound:
             return None
 

@@ -94,7 +94,10 @@ class SearchEngines:
     def _choose(self, customer_id: str, collection_id: str, model_version: str | None) -> str:
         if self.mode == EXACT:
             return EXACT
-        coll = check_collection(self._store.get_collection(customer_id, collection_id), collection_id, model_version)
+        # without the shards' counts: a sharded collection is the vector index's whatever its size, and
+        # an unsharded one's face_count is exact without them
+        coll = check_collection(self._store.get_collection(customer_id, collection_id, counts=False), collection_id,
+                                model_version)
         engine = self.engine_for(coll)
         if engine == VECTOR and not coll.shards:  # handed to the vector index: its writes go sharded
             self._store.shard_collection(customer_id, collection_id, self.shards)

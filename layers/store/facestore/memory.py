@@ -108,7 +108,7 @@ class InMemoryFaceStore:
             self._parts[(customer_id, collection_id)] = _Partition(meta)
             return copy.deepcopy(meta)
 
-    def get_collection(self, customer_id: str, collection_id: str) -> Collection | None:
+    def get_collection(self, customer_id: str, collection_id: str, *, counts: bool = True) -> Collection | None:
         with self._lock:
             try:
                 return copy.deepcopy(self._part(customer_id, collection_id).meta)

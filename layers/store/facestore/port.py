@@ -28,8 +28,9 @@ class FaceStore(Protocol):
         """Create an empty collection (version 0); raises CollectionExists."""
         ...
 
-    def get_collection(self, customer_id: str, collection_id: str) -> Collection | None:
-        """The collection with exact face/user counts and its version (strongly consistent), or None."""
+    def get_collection(self, customer_id: str, collection_id: str, *, counts: bool = True) -> Collection | None:
+        """The collection with exact face/user counts and its version (strongly consistent), or None.
+        `counts=False`: a sharded collection's face_count may leave out its shards (one read, not 1 + shards)."""
         ...
 
     def list_collections(

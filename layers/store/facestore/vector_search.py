@@ -53,7 +53,7 @@ class IndexNotReady(StoreError):
 class VectorStore(Protocol):
     """What the engine needs of the face store (DynamoDBFaceStore provides it)."""
 
-    def get_collection(self, customer_id: str, collection_id: str) -> Collection | None: ...
+    def get_collection(self, customer_id: str, collection_id: str, *, counts: bool = True) -> Collection | None: ...
 
     def get_face(self, customer_id: str, collection_id: str, face_id: str) -> Face | None: ...
 
@@ -125,7 +125,8 @@ class VectorSearch:
     def sync(self, customer_id: str, collection_id: str, *, model_version: str | None = None) -> None:
         """Nothing is cached: only check that the collection exists (CollectionNotFound) and was indexed
         with the query's face model (ModelVersionMismatch)."""
-        check_collection(self._store.get_collection(customer_id, collection_id), collection_id, model_version)
+        check_collection(self._store.get_collection(customer_id, collection_id, counts=False), collection_id,
+                         model_version)
 
     def _neighbours(self, customer_id: str, collection_id: str, query: npt.NDArray[np.float32],
                     top_k: int) -> list[str]:

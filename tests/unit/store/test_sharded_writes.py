@@ -89,6 +89,8 @@ def test_parallel_writers_into_a_sharded_collection_lose_nothing(moto_dynamodb: 
     meta = store.get_collection(C, K)
     assert meta is not None and meta.face_count == EXPECTED == _stored_faces(store)
     assert [c.face_count for c in store.list_collections(C, 10, None)[0]] == [EXPECTED]
+    uncounted = store.get_collection(C, K, counts=False)  # one read: the engines need no count for it
+    assert uncounted is not None and uncounted.shards == 6 and uncounted.face_count == 0
     # and no write transaction touched the collection item: they met on no single item
     collection_item = (f"CUST#{C}", f"COLL#{K}")
     writes = client.transactions[1:]  # [0] created the collection and its shards
