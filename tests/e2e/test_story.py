@@ -33,6 +33,11 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(admin: Client, photos: Path) -> World:
+    return build_world(admin, photos)
+
+
+def build_world(admin: Client, photos: Path) -> World:
+    """The story's start on any stack: two customers, the archive's collection indexed (all but QUERY)."""
     # Given a media archive and a police department registered by the admin
     archive = admin.create_customer(name="Archive", sector="media", jurisdiction="GB", status="active")
     police = admin.create_customer(name="Metro PD", sector="law_enforcement", jurisdiction="US", status="active")
