@@ -29,7 +29,7 @@ from erasure_s3 import ErasureUnavailable, S3Ledger, S3ObjectPurger
 
 from facepolicy import runtime
 from facepolicy.admin_api import error_body, registry_error_status
-from facepolicy.env import CLIENT_CONFIG, admin_from_env, audit_from_env
+from facepolicy.env import CLIENT_CONFIG, admin_from_env, audit_from_env, lean_boto3
 from facepolicy.errors import AuditUnavailable, RegistryError, RegistryUnavailable
 from facepolicy.http import admin_principal, request_id_of
 from facestore.env import StoreSettings, face_store
@@ -43,6 +43,7 @@ app = APIGatewayHttpResolver(enable_validation=True)
 def compose(environ: Mapping[str, str] | None = None) -> CustomerEraser:
     """The composition root: registry admin and audit (facepolicy.env), face store (facestore.env), S3."""
     env = os.environ if environ is None else environ
+    lean_boto3()
     settings = StoreSettings.from_env(env)
     s3 = boto3.client("s3", config=CLIENT_CONFIG)
     return CustomerEraser(

@@ -46,9 +46,10 @@ def compose(environ: Mapping[str, str] | None = None, *, engine: Engine | None =
 
     import boto3
 
-    from facepolicy.env import CLIENT_CONFIG, gate_from_env
+    from facepolicy.env import CLIENT_CONFIG, gate_from_env, lean_boto3
     from facestore.env import StoreSettings, face_store, vector_index
 
+    lean_boto3()  # boto3's default session without botocore's scan of every service folder
     env = os.environ if environ is None else environ
     settings = StoreSettings.from_env(env)
     store = face_store(settings, boto3.client("dynamodb", config=CLIENT_CONFIG))
@@ -83,7 +84,10 @@ def load_before_snapshot() -> None:
 def renew_after_restore() -> None:
     """SnapStart: new AWS clients (connections, credentials), policy cache and random seed per restored
     container; the loaded models are kept (load_engine)."""
+    from facepolicy.env import lean_boto3
+
     random.seed()
+    lean_boto3(renew=True)  # a new session: credentials resolved after the restore, not in the snapshot
     get_indexer.cache_clear()
     get_indexer()
 

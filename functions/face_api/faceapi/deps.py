@@ -87,9 +87,10 @@ def compose(environ: Mapping[str, str] | None = None, *, metrics: Any = None) ->
     """The production wiring: DynamoDB face store, S3-snapshot vector index, policy gate, S3 client."""
     import boto3
 
-    from facepolicy.env import CLIENT_CONFIG, gate_from_env
+    from facepolicy.env import CLIENT_CONFIG, gate_from_env, lean_boto3
     from facestore.env import StoreSettings, face_store, search_index
 
+    lean_boto3()  # boto3's default session without botocore's scan of every service folder
     settings, store_settings = Settings.from_env(environ), StoreSettings.from_env(environ)
     s3 = s3_client()
     dynamodb = boto3.client("dynamodb", config=CLIENT_CONFIG)
@@ -135,7 +136,11 @@ def load_before_snapshot() -> None:
 def renew_after_restore() -> None:
     """SnapStart: what restored containers must not share is made anew: the AWS clients (their
     connections and credentials), the policy decision cache and the vector index (times and data of
-    before the snapshot), the random seed. The loaded models are kept (load_engine)."""
+    before the snapshot; boto3's session with its resolved credentials), the random seed. The loaded models
+    are kept (load_engine)."""
+    from facepolicy.env import lean_boto3
+
     random.seed()
+    lean_boto3(renew=True)  # a new session: credentials resolved after the restore, not in the snapshot
     get_deps.cache_clear()
     get_deps()

@@ -89,3 +89,16 @@ def test_erase_customer_loads_no_xray_where_tracing_is_off() -> None:
 def test_index_faces_never_imports_the_event_handler_for_wiring() -> None:
     _, first = _loaded("IndexFacesFunction", "functions/index_faces", "app.get_indexer()")
     assert _any(first, "aws_lambda_powertools.event_handler") == []
+
+
+@pytest.mark.parametrize(("function_id", "folder", "first_request"), [
+    ("RegistryApiFunction", "functions/registry_api", "app.get_admin()"),
+    ("FaceApiFunction", "functions/face_api", "import faceapi.deps; faceapi.deps.get_deps()"),
+    ("IndexFacesFunction", "functions/index_faces", "app.get_indexer()"),
+])
+def test_clients_are_built_without_botocore_scanning_every_service_folder(function_id: str, folder: str,
+                                                                          first_request: str) -> None:
+    probe = (f"{first_request}; import boto3; "
+             "lists = boto3.DEFAULT_SESSION._session.get_component('data_loader')._lists.values(); "
+             "assert lists and all(names._names is None for names in lists), 'listed every service'")
+    _loaded(function_id, folder, probe)
