@@ -92,7 +92,7 @@ class SearchEngines:
         return VECTOR if self.index_ready() else EXACT
 
     def _choose(self, customer_id: str, collection_id: str, model_version: str | None) -> str:
-        if self.mode == EXACT:
+        if self.vector is None:
             return EXACT
         # without the shards' counts: a sharded collection is the vector index's whatever its size, and
         # an unsharded one's face_count is exact without them

@@ -69,11 +69,12 @@ def vector_index(settings: StoreSettings, store: FaceStore, s3: Any) -> VectorIn
 
 
 def search_index(settings: StoreSettings, store: DynamoDBFaceStore, s3: Any, dynamodb: Any) -> Any:
-    """The search port for face_api: the exact index alone (SEARCH_ENGINE=exact), or both engines behind
-    facestore.engines.SearchEngines (vector, auto). None without INDEX_BUCKET."""
+    """The search port for face_api: both engines behind facestore.engines.SearchEngines, in the mode
+    SEARCH_ENGINE names (with `exact`, collections already handed to the vector index stay on it:
+    their writes keep no change log for the exact engine). None without INDEX_BUCKET."""
     exact = vector_index(settings, store, s3)
-    if exact is None or settings.search_engine == "exact":
-        return exact
+    if exact is None:
+        return None
     from .dynamodb import collection_pk
     from .engines import SearchEngines
     from .vector_search import VectorSearch

@@ -191,6 +191,10 @@ def test_router_picks_by_mode_and_size(seeded: tuple[DynamoDBFaceStore, np.ndarr
     coll = store.get_collection(CUST, COLL)
     assert coll is not None and coll.face_count == 58
     assert SearchEngines(store, exact, vector, mode="auto", auto_faces=59).engine_for(coll) == "vector"
+    # and with SearchEngine=exact again it stays on the vector index (the exact engine has no log for it)
+    back = SearchEngines(store, exact, vector, mode="exact")
+    assert back.engine_for(coll) == "vector"
+    assert back.search(CUST, COLL, vectors[9], max_faces=1, min_cosine=0.5)[0][0] == "f0009"
 
 
 def test_router_waits_for_the_index_to_be_active(seeded: tuple[DynamoDBFaceStore, np.ndarray]) -> None:
