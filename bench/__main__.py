@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 import time
 
@@ -20,13 +21,22 @@ BENCHMARKS: list[str] = [
 
 
 def main() -> int:
-    """Every benchmark, or those named on the command line (`python -m bench bench.cold_start`)."""
+    """Every benchmark, or those named on the command line (`python -m bench bench.cold_start`). A benchmark
+    that fails prints one FAILED line and the others still run; the exit status is then 1."""
+    logging.disable(logging.INFO)  # per-request INFO lines (policy decisions, loads) would flood the figures
+    failed = 0
     for name in sys.argv[1:] or BENCHMARKS:
         print(f"== {name}", flush=True)
         started = time.perf_counter()
-        importlib.import_module(name).run()
+        try:
+            importlib.import_module(name).run()
+        except (Exception, SystemExit) as exc:  # one broken bench must not hide the others
+            failed += 1
+            print(f"== {name} FAILED after {time.perf_counter() - started:.1f} s: {type(exc).__name__}: {exc}",
+                  flush=True)
+            continue
         print(f"== {name}: {time.perf_counter() - started:.1f} s", flush=True)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
