@@ -11,11 +11,20 @@ r = ||v - v'|| explicitly (rounded up). For a unit query q, |q·v - q·v'| <= r 
 vector whose true cosine reaches a bound t has an approximate score >= t - r. The search re-ranks in fp32
 every vector whose approximate score plus its r reaches the bound (the threshold, or the k-th best exact
 score found so far): the result and its scores are those of the fp32 scan, not an approximation.
+
+Memory (issue 11: at most 300 MiB per 1M faces, everything counted): the fp32 rows are not kept in memory. A finer
+second code refines the candidates: 8 bits per dimension on the same block scales (`fine`, 128 bytes a face) with
+its own rounded-up error norm (`fine_residuals`, ~0.008 against ~0.1 for the 4-bit code). Its bound decides
+almost every candidate; fp32 rows are read (from a local file, rowfile.py) only for the rows that can be in the
+answer: the answer's own rows (their similarities are the fp32 ones) and the few whose fine bound straddles the
+k-th best or the threshold. onnxruntime prepacks its own copy of the 4-bit codes, so ours is dropped once the
+session exists. Resident per 1M faces: ORT's packed codes ~61 MiB + scales 15 + fine 122 + residuals 8.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,22 +35,28 @@ logger = logging.getLogger(__name__)
 BITS = 4
 BLOCK = 32
 _LEVELS = (1 << (BITS - 1)) - 1  # 7: codes -7..7, stored + 8 in a nibble
+_FINE_LEVELS = 127  # the fine code: int8 -127..127 on the same block scales (step scale * 7 / 127)
+_FINE_STEP = np.float32(_LEVELS / _FINE_LEVELS)
 _SLACK = 1e-5  # float32 rounding of the kernel's sums and of r, well above the real error (~1e-6)
 MIN_ROWS = 65_536  # below this the fp32 scan is fast enough (100k faces: ~2.5 ms) and needs no session
 
 
 @dataclass(frozen=True)
 class Codes:
-    """4-bit codes of n vectors: packed (n, dim/BLOCK, BLOCK/2) uint8, scales (n, dim/BLOCK) float32,
-    residual norms (n,) float32 (rounded up), and their maximum."""
+    """Codes of n vectors: 4-bit packed (n, dim/BLOCK, BLOCK/2) uint8, block scales (n, dim/BLOCK) float32,
+    the 4-bit reconstruction's error norms (n,) float32 (rounded up); the fine 8-bit code (n, dim) int8 on the
+    same scales and its error norms (n,) float32 (rounded up)."""
 
     packed: npt.NDArray[np.uint8]
     scales: npt.NDArray[np.float32]
     residuals: npt.NDArray[np.float32]
+    fine: npt.NDArray[np.int8]
+    fine_residuals: npt.NDArray[np.float32]
 
     @property
     def nbytes(self) -> int:
-        return int(self.packed.nbytes + self.scales.nbytes + self.residuals.nbytes)
+        return int(self.packed.nbytes + self.scales.nbytes + self.residuals.nbytes + self.fine.nbytes
+                   + self.fine_residuals.nbytes)
 
 
 def quantize(matrix: npt.NDArray[np.float32], chunk: int = 65_536) -> Codes:
@@ -53,18 +68,45 @@ def quantize(matrix: npt.NDArray[np.float32], chunk: int = 65_536) -> Codes:
     packed = np.empty((n, blocks, BLOCK // 2), dtype=np.uint8)
     scales = np.empty((n, blocks), dtype=np.float32)
     residuals = np.empty(n, dtype=np.float32)
+    fine = np.empty((n, dim), dtype=np.int8)
+    fine_residuals = np.empty(n, dtype=np.float32)
     for start in range(0, n, chunk):
         rows = np.asarray(matrix[start:start + chunk], dtype=np.float32).reshape(-1, blocks, BLOCK)
         scale = (np.abs(rows).max(axis=2) / _LEVELS).astype(np.float32)
         safe = np.where(scale > 0, scale, np.float32(1.0))
         levels = np.clip(np.rint(rows / safe[:, :, None]), -_LEVELS, _LEVELS)
         recon = levels.astype(np.float32) * scale[:, :, None]
-        error = np.sqrt(((rows.astype(np.float64) - recon) ** 2).sum(axis=(1, 2)))
         nibbles = (levels + (_LEVELS + 1)).astype(np.uint8)
         packed[start:start + chunk] = nibbles[:, :, 0::2] | (nibbles[:, :, 1::2] << 4)
         scales[start:start + chunk] = scale
-        residuals[start:start + chunk] = np.nextafter(error.astype(np.float32), np.float32(np.inf))
-    return Codes(packed, scales, residuals)
+        residuals[start:start + chunk] = _error_norm(rows, recon)
+        fine_levels = np.clip(np.rint(rows / (safe * _FINE_STEP)[:, :, None]), -_FINE_LEVELS, _FINE_LEVELS)
+        fine[start:start + chunk] = fine_levels.reshape(len(rows), dim).astype(np.int8)
+        fine_recon = fine_levels.astype(np.float32) * (scale * _FINE_STEP)[:, :, None]
+        fine_residuals[start:start + chunk] = _error_norm(rows, fine_recon)
+    return Codes(packed, scales, residuals, fine, fine_residuals)
+
+
+def _error_norm(rows: npt.NDArray[np.float32], recon: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """||row - recon|| per row, in float64, rounded up to float32."""
+    error = np.sqrt(((rows.astype(np.float64) - recon) ** 2).sum(axis=(1, 2)))
+    return np.nextafter(error.astype(np.float32), np.float32(np.inf))
+
+
+def fine_scores(codes: Codes, rows: npt.NDArray[np.intp], query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Scores of these rows from the fine code (the true cosine of row i is within fine_residuals[i] + slack),
+    computed exactly as its reconstruction times the query."""
+    m, blocks = len(rows), codes.scales.shape[1]
+    levels = codes.fine[rows].astype(np.float32).reshape(m, blocks, BLOCK)
+    per_block = np.einsum("mbk,bk->mb", levels, query.reshape(blocks, BLOCK))
+    return (per_block * (codes.scales[rows] * _FINE_STEP)).sum(axis=1, dtype=np.float32)
+
+
+def fine_dequantize(codes: Codes) -> npt.NDArray[np.float32]:
+    """The (n, dim) float32 reconstruction from the fine code (for tests and checks)."""
+    n, blocks = codes.scales.shape
+    levels = codes.fine.astype(np.float32).reshape(n, blocks, BLOCK)
+    return (levels * (codes.scales * _FINE_STEP)[:, :, None]).reshape(n, -1)
 
 
 def dequantize(codes: Codes) -> npt.NDArray[np.float32]:
@@ -138,28 +180,41 @@ def scan_model(n: int, dim: int) -> bytes:
 
 
 class CompressedScan:
-    """Approximate scores of every row from its 4-bit code, with per-row error bounds (see module docstring)."""
+    """Approximate scores of every row from its 4-bit code, with per-row error bounds (see module docstring).
+
+    The session holds onnxruntime's prepacked copy of the 4-bit codes; `codes` keeps the rest (scales, both
+    error norms, the fine code) and an empty `packed`."""
 
     def __init__(self, codes: Codes) -> None:
         import onnxruntime as ort  # the deps layer; imported only when a large collection is searched
 
-        self.codes = codes
-        self.residual_max = float(codes.residuals.max(initial=0.0)) + _SLACK
         n, blocks, _ = codes.packed.shape
+        self.residual_max = float(codes.residuals.max(initial=0.0)) + _SLACK
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        # The arrays stay ours (and alive as long as this object): the session reads them, and MLAS packs
-        # its own copy of the codes once.
-        self._values = (ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(codes.packed)),
-                        ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(codes.scales).reshape(-1)))
-        options.add_external_initializers(["codes", "scales"], list(self._values))
+        # MLAS prepacks the 4-bit codes into its own buffer when the session is created and never reads ours
+        # again (tests/unit/store/test_scan.py overwrites them to show it), so they are dropped; the scales are
+        # read at run time from our array, which stays alive with this object.
+        scales = np.ascontiguousarray(codes.scales)
+        packed = ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(codes.packed))
+        self._scales = ort.OrtValue.ortvalue_from_numpy(scales.reshape(-1))
+        options.add_external_initializers(["codes", "scales"], [packed, self._scales])
         self._session = ort.InferenceSession(scan_model(n, blocks * BLOCK), options,
                                              providers=["CPUExecutionProvider"])
+        del options, packed
+        self.codes = Codes(np.zeros((0, blocks, BLOCK // 2), dtype=np.uint8), scales, codes.residuals,
+                           codes.fine, codes.fine_residuals)
+        self.n = n
 
     def __len__(self) -> int:
-        return len(self.codes.packed)
+        return self.n
+
+    @property
+    def nbytes(self) -> int:
+        """Resident bytes: onnxruntime's packed codes plus ours (scales, error norms, fine code)."""
+        return self.n * self.codes.scales.shape[1] * BLOCK // 2 + self.codes.nbytes
 
     def scores(self, query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """(n,) approximate cosines; the true one of row i is within residuals[i] + slack."""
@@ -167,27 +222,59 @@ class CompressedScan:
         return np.asarray(out[0], dtype=np.float32).reshape(-1)
 
 
-def exact_top(scan: CompressedScan, rows: npt.NDArray[np.float32], query: npt.NDArray[np.float32], k: int,
+def _best_rows(approx: npt.NDArray[np.float32], g: int) -> npt.NDArray[np.intp]:
+    """About 4g rows (at least g when that many are live) among the best approximate scores, without sorting
+    them all: a cut-off from a strided sample, checked exactly, lowered until enough rows clear it."""
+    n = approx.size
+    step = n // (64 * g)
+    if step >= 2:
+        sample = np.sort(approx[::step])[::-1]
+        for rank in (4 * g // step, 16 * g // step, 64 * g // step):
+            cut = sample[min(rank, sample.size - 1)]
+            if not np.isfinite(cut):
+                break
+            rows = np.flatnonzero(approx >= cut)
+            if rows.size >= g:
+                return rows if rows.size <= 64 * g else rows[np.argpartition(-approx[rows], g - 1)[:g]]
+    live = np.flatnonzero(np.isfinite(approx))
+    if live.size <= g:
+        return live
+    return live[np.argpartition(-approx[live], g - 1)[:g]]
+
+
+RowReader = Callable[[npt.NDArray[np.intp]], npt.NDArray[np.float32]]
+
+
+def exact_top(scan: CompressedScan, read_rows: RowReader, query: npt.NDArray[np.float32], k: int,
               min_cosine: float, dead: npt.NDArray[np.bool_] | None = None,
               first_guess: int = 64) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
     """The rows (indices, fp32 cosines) of the exact top-k with cosine >= min_cosine, best first.
 
-    `rows` is the fp32 (n, dim) matrix (any layout); only the candidates' rows are read."""
-    approx = scan.scores(query)
+    `read_rows(sorted indices)` returns those rows' fp32 vectors; it is called once, for the rows that can be in
+    the answer after both codes' bounds (the answer's rows and the few the fine bound cannot decide)."""
+    q = np.ascontiguousarray(query, dtype=np.float32)
+    norm = float(np.linalg.norm(q.astype(np.float64)))  # the bounds scale with |q| (1 for an embedding)
+    codes = scan.codes
+    approx = scan.scores(q)
     if dead is not None:
         approx[dead] = -np.inf
     bound = float(min_cosine)
-    candidates = np.flatnonzero(approx >= bound - scan.residual_max)
-    if candidates.size > max(4 * k, first_guess):
-        # Many rows clear the threshold: the exact scores of the best approximate ones give a k-th best,
-        # which lifts the bound; every row that could beat it is then among the candidates.
-        guess = candidates[np.argpartition(-approx[candidates], max(k, first_guess) - 1)[:max(k, first_guess)]]
-        guess_scores = np.asarray(rows[np.sort(guess)], dtype=np.float32) @ query
-        if guess_scores.size >= k:
-            bound = max(bound, float(np.partition(guess_scores, guess_scores.size - k)[guess_scores.size - k]))
-        candidates = candidates[approx[candidates] >= bound - scan.residual_max]
-    candidates = candidates[approx[candidates] + scan.codes.residuals[candidates] + _SLACK >= bound]
-    exact = np.asarray(rows[candidates], dtype=np.float32) @ np.asarray(query, dtype=np.float32)
+    # The fine lower bounds of some of the best approximate rows give a k-th best, which lifts the bound (any k
+    # rows whose true cosines are known to reach L prove that the answer's k-th does); every row that could beat
+    # it is then among the candidates.
+    guess = _best_rows(approx, max(k, first_guess))
+    if guess.size >= k:
+        low = fine_scores(codes, guess, q) - codes.fine_residuals[guess] * norm - _SLACK
+        bound = max(bound, float(np.partition(low, low.size - k)[low.size - k]))
+    candidates = np.flatnonzero(approx >= bound - scan.residual_max * norm)
+    candidates = candidates[approx[candidates] + codes.residuals[candidates] * norm + _SLACK >= bound]
+    fine = fine_scores(codes, candidates, q)
+    margin = codes.fine_residuals[candidates] * norm + _SLACK
+    if candidates.size > k:  # the k-th best fine lower bound: nothing below it can be in the answer
+        low = fine - margin
+        bound = max(bound, float(np.partition(low, low.size - k)[low.size - k]))
+    candidates = np.sort(candidates[fine + margin >= bound])
+    exact = np.asarray(read_rows(candidates), dtype=np.float32) @ q if candidates.size else np.zeros(0, np.float32)
     keep = exact >= min_cosine
     candidates, exact = candidates[keep], exact[keep]
     if candidates.size > k:

@@ -11,9 +11,10 @@ Why dimension-major: a search is one matrix-vector product over every vector, bo
 bandwidth. Measured here at 1M x 128 on one thread, BLAS streams the dim-major layout in 22-29 ms
 against 35-37 ms for row-major (faiss IndexFlatIP: 30-35 ms).
 
-Snapshots of at least scan.MIN_ROWS faces also carry the 4-bit codes of the compressed scan (scan.py:
-`codes.packed`, `codes.scales`, `codes.residuals`, 84 bytes a face), computed once when written, so a cold
-load need not quantise; readers that do not know these sections ignore them.
+Snapshots of at least scan.MIN_ROWS faces also carry the codes of the compressed scan (scan.py:
+`codes.packed`, `codes.scales`, `codes.residuals`, `codes.fine`, `codes.fine_residuals`, 216 bytes a face),
+computed once when written, so a cold load need not quantise; readers that do not know these sections ignore
+them, and a snapshot written before the fine code existed is quantised again when loaded.
 """
 
 from __future__ import annotations
@@ -136,6 +137,8 @@ def encode(snapshot: Snapshot) -> bytes:
         arrays["codes.packed"] = np.ascontiguousarray(codes.packed)
         arrays["codes.scales"] = np.ascontiguousarray(codes.scales, dtype="<f4")
         arrays["codes.residuals"] = np.ascontiguousarray(codes.residuals, dtype="<f4")
+        arrays["codes.fine"] = np.ascontiguousarray(codes.fine)
+        arrays["codes.fine_residuals"] = np.ascontiguousarray(codes.fine_residuals, dtype="<f4")
     sections: list[list[Any]] = []
     offset = 0
     for name, arr in arrays.items():
@@ -171,8 +174,9 @@ def decode(data: bytes) -> Snapshot:
         return StrColumn(arrays[f"{name}.blob"], arrays[f"{name}.offsets"], arrays[f"{name}.present"])
 
     meta = MetaColumns(col("image"), col("external"), col("user"), arrays["boxes"])
-    codes = (Codes(arrays["codes.packed"], arrays["codes.scales"], arrays["codes.residuals"])
-             if "codes.packed" in arrays else None)
+    codes = (Codes(arrays["codes.packed"], arrays["codes.scales"], arrays["codes.residuals"], arrays["codes.fine"],
+                   arrays["codes.fine_residuals"])
+             if "codes.fine" in arrays else None)
     return Snapshot(int(header["version"]), arrays["ids"], arrays["matrix_t"].T, meta, codes)
 
 

@@ -9,12 +9,14 @@ the change log compacted by `maybe_snapshot` when the delta has grown.
 
 Search is float32 `matrix @ query` (BLAS GEMV over a dimension-major base, see snapshots.py) then a
 threshold cut and argpartition top-k. A base of at least `scan_min_rows` faces (65,536) is searched by the
-compressed scan instead (scan.py): 4-bit codes scanned by onnxruntime's MatMulNBits, then an fp32 re-rank
-of every face whose error bound lets it reach the answer; the results and scores are the fp32 scan's.
+compressed scan instead (scan.py): 4-bit codes scanned by onnxruntime's MatMulNBits, a finer 8-bit code for
+the candidates, then fp32 for the rows that can be in the answer; the results and scores are the fp32 scan's.
+Such a base keeps its fp32 rows and result metadata in a local file (rowfile.py, under `spill_dir`, default
+the temp directory: /tmp on Lambda), not in memory; if the file cannot be written it stays in memory.
 
-Memory per 1M faces: vectors 1M x 128 x 4 B = 512 MB; ids 36 MB (uuid, ASCII); metadata columns
-about 80 MB (image ids, offsets, masks, boxes); 4 MB of scores while searching: about 0.63 GB, so a
-1M-face collection fits in a 1 GB cache budget, and Lambda's 10,240 MB would hold about 15M faces.
+Memory per 1M faces of a large base: onnxruntime's 4-bit codes 61 MiB, scales 15 MiB, fine code 122 MiB, error
+norms 8 MiB, ids 34 MiB (uuid, ASCII), record offsets 8 MiB: about 250 MiB (under 300 MiB; the fp32 rows and
+metadata are on disk, out of the page cache). A small base (all in memory) costs about 600 MiB per 1M faces.
 The cache budget is `cache_mb` (StoreSettings.vector_cache_mb, from VECTOR_CACHE_MB; default 1024):
 least recently used collections are evicted.
 """
@@ -34,7 +36,8 @@ import numpy.typing as npt
 from .errors import ChangeLogCompacted, CollectionNotFound, ModelVersionMismatch, StoreError
 from .model import EMBEDDING_DIM, Collection, Face, FaceDelta, FaceMeta
 from .port import FaceStore
-from .scan import MIN_ROWS, CompressedScan, exact_top, quantize
+from .rowfile import RowFile
+from .scan import MIN_ROWS, Codes, CompressedScan, exact_top, quantize
 from .snapshots import MetaColumns, Snapshot, SnapshotStore, StrColumn, dim_major
 
 logger = logging.getLogger(__name__)
@@ -66,6 +69,7 @@ class _State:
     dead_count: int = 0
     recent: dict[str, tuple[int, int]] = field(default_factory=dict)  # face id -> (segment, row)
     scan: CompressedScan | None = None  # of the base segment, built at its first search
+    spill: RowFile | None = None  # the base's fp32 rows and metadata on local disk, once it has a scan
     model_version: str = ""  # the collection's face-model version ("" if it predates recording one)
 
     def check_model(self, collection_id: str, model_version: str | None) -> None:
@@ -75,16 +79,39 @@ class _State:
 
     @property
     def nbytes(self) -> int:
-        scan = 0 if self.scan is None or self.base.codes is self.scan.codes else self.scan.codes.nbytes
-        packed = 0 if self.scan is None else self.scan.codes.packed.nbytes + self.scan.codes.scales.nbytes
-        return (self.base.nbytes + scan + packed + int(self.base_dead.nbytes + self.tail_matrix.nbytes)
-                + 300 * self.tail_n)
+        return (self.base.nbytes + (self.scan.nbytes if self.scan else 0) + (self.spill.nbytes if self.spill else 0)
+                + int(self.base_dead.nbytes + self.tail_matrix.nbytes) + 300 * self.tail_n)
 
-    def base_scan(self, min_rows: int) -> CompressedScan | None:
-        """The compressed scan of a large base (the snapshot's codes, or quantised now for an old snapshot)."""
-        if self.scan is None and len(self.base.ids) >= min_rows:
-            self.scan = CompressedScan(self.base.codes or quantize(self.base.matrix))
+    def base_scan(self, min_rows: int, spill_dir: str | None) -> CompressedScan | None:
+        """The compressed scan of a large base (the snapshot's codes, or quantised now for an old snapshot);
+        the base's fp32 rows and metadata then move to a local file, and the snapshot's bytes are let go."""
+        if self.scan is not None or len(self.base.ids) < min_rows:
+            return self.scan
+        codes = self.base.codes or quantize(self.base.matrix)
+        # copies: the snapshot's arrays are views of its whole object, which is freed once nothing views it
+        self.scan = CompressedScan(Codes(codes.packed, codes.scales.copy(), codes.residuals.copy(),
+                                         codes.fine.copy(), codes.fine_residuals.copy()))
+        del codes
+        try:
+            self.spill = RowFile.write(self.base.matrix, self.base.meta, spill_dir)
+        except OSError as exc:
+            logger.warning("vector rows kept in memory: local file not written",
+                           extra={"error": str(exc), "faces": len(self.base.ids)})
+            self.base = Snapshot(self.base.version, self.base.ids, self.base.matrix, self.base.meta)
+            return self.scan
+        self.base = Snapshot(self.base.version, self.base.ids.copy(),
+                             np.zeros((0, EMBEDDING_DIM), dtype=np.float32), MetaColumns.of([]))
         return self.scan
+
+    def base_rows_fp32(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
+        """The base's fp32 vectors at these rows (from the local file once spilled)."""
+        return self.spill.rows(rows) if self.spill is not None else self.base.matrix[rows]
+
+    def base_matrix(self) -> npt.NDArray[np.float32]:
+        return self.spill.matrix() if self.spill is not None else self.base.matrix
+
+    def base_meta(self) -> MetaColumns:
+        return self.spill.meta_columns() if self.spill is not None else self.base.meta
 
     @property
     def live_count(self) -> int:
@@ -137,6 +164,8 @@ class _State:
 
     def meta_of(self, segment: int, row: int) -> FaceMeta:
         if segment == 0:
+            if self.spill is not None:
+                return self.spill.meta(row, self.base.ids[row].decode())
             return self.base.meta.meta(row, self.base.ids[row].decode())
         return self.tail_meta[row]
 
@@ -149,8 +178,10 @@ class _State:
         ids = np.concatenate([self.base.ids[keep].astype(f"S{width}"),
                               np.array([i.encode() for i in tail_ids], dtype=f"S{width}")])
         # dimension-major, as a decoded snapshot is: the fast layout for the search's matrix-vector product
-        matrix = dim_major(np.concatenate([self.base.matrix[keep], self.tail_matrix[tail_rows]])).T
-        base_meta = self.base.meta if keep.size == len(self.base.ids) else self.base.meta.take(keep)
+        base_matrix, base_meta = self.base_matrix(), self.base_meta()
+        matrix = dim_major(np.concatenate([base_matrix[keep], self.tail_matrix[tail_rows]])).T
+        del base_matrix
+        base_meta = base_meta if keep.size == len(self.base.ids) else base_meta.take(keep)
         tail_meta = MetaColumns.of([self.tail_meta[r] for r in tail_rows])
         meta = MetaColumns(
             _concat(base_meta.image_ids, tail_meta.image_ids),
@@ -184,7 +215,7 @@ class VectorIndex:
     def __init__(self, store: FaceStore, snapshots: SnapshotStore, *,
                  clock: Callable[[], float] = time.monotonic, cache_mb: int = DEFAULT_CACHE_MB,
                  snapshot_every: int = 1000, snapshot_min: int = 20, snapshot_fraction: float = 0.1,
-                 scan_min_rows: int = MIN_ROWS) -> None:
+                 scan_min_rows: int = MIN_ROWS, spill_dir: str | None = None) -> None:
         self._store = store
         self._snapshots = snapshots
         self._clock = clock
@@ -195,6 +226,7 @@ class VectorIndex:
         self.snapshot_min = snapshot_min
         self.snapshot_fraction = snapshot_fraction
         self.scan_min_rows = scan_min_rows
+        self.spill_dir = spill_dir
 
     # -------------------------------------------------------------- state
     def _load(self, coll: Collection) -> _State:
@@ -283,9 +315,9 @@ class VectorIndex:
             state = cached if cached is not None else self._sync(customer_id, collection_id)
             state.check_model(collection_id, model_version)
             hits: list[tuple[float, int, int]] = []
-            scan = state.base_scan(self.scan_min_rows) if len(state.base.ids) else None
+            scan = state.base_scan(self.scan_min_rows, self.spill_dir) if len(state.base.ids) else None
             if scan is not None:
-                rows, exact = exact_top(scan, state.base.matrix, q, max_faces, min_cosine,
+                rows, exact = exact_top(scan, state.base_rows_fp32, q, max_faces, min_cosine,
                                         state.base_dead if state.dead_count else None)
                 hits += [(float(s), 0, int(r)) for r, s in zip(rows, exact, strict=True)]
             elif len(state.base.ids):

@@ -7,7 +7,18 @@ import onnx
 import pytest
 
 from facestore import InMemoryFaceStore, InMemorySnapshotStore, VectorIndex, snapshots
-from facestore.scan import BITS, BLOCK, CompressedScan, dequantize, exact_top, quantize, scan_model
+from facestore.rowfile import RowFile
+from facestore.scan import (
+    BITS,
+    BLOCK,
+    Codes,
+    CompressedScan,
+    dequantize,
+    exact_top,
+    fine_dequantize,
+    quantize,
+    scan_model,
+)
 from facestore.snapshots import MetaColumns, Snapshot, decode, encode
 from tests.unit.store.store_helpers import make_faces, unit_vectors
 
@@ -51,6 +62,22 @@ def test_residuals_bound_the_reconstruction_error(planted) -> None:
     codes = quantize(matrix)
     error = np.linalg.norm(matrix.astype(np.float64) - dequantize(codes), axis=1)
     assert np.all(error <= codes.residuals) and codes.packed.nbytes == len(matrix) * 64
+    fine_error = np.linalg.norm(matrix.astype(np.float64) - fine_dequantize(codes), axis=1)
+    assert np.all(fine_error <= codes.fine_residuals) and codes.fine.nbytes == len(matrix) * 128
+    assert float(codes.fine_residuals.max()) < float(codes.residuals.min())  # the finer code is finer
+
+
+def test_the_session_keeps_its_own_copy_of_the_codes(planted) -> None:
+    # Given a scan built from codes that are then overwritten (the scan drops its reference to them)
+    matrix, _ = planted
+    codes = quantize(matrix)
+    expected = CompressedScan(quantize(matrix)).scores(matrix[5])
+    packed = codes.packed.copy()
+    scan = CompressedScan(Codes(packed, codes.scales, codes.residuals, codes.fine, codes.fine_residuals))
+    packed[:] = 0x88
+    # Then its scores are unchanged, and it holds no 4-bit codes of its own
+    np.testing.assert_array_equal(scan.scores(matrix[5]), expected)
+    assert scan.codes.packed.size == 0 and scan.nbytes == len(matrix) * (64 + 16 + 4 + 128 + 4)
 
 
 @pytest.mark.parametrize("min_cosine", [-1.0, 0.0, 0.363, 0.9])
@@ -64,7 +91,7 @@ def test_exact_top_equals_the_fp32_scan(planted, min_cosine: float) -> None:
     for q in queries:
         for k in (1, 10):
             # When searched for the top k above the threshold
-            rows, scores = exact_top(scan, matrix, q.astype(np.float32), k, min_cosine, dead)
+            rows, scores = exact_top(scan, matrix.__getitem__, q.astype(np.float32), k, min_cosine, dead)
             want_rows, want_scores = fp32_top(matrix, q, k, min_cosine, dead)
             # Then the rows and cosines are the fp32 scan's
             assert rows.tolist() == want_rows.tolist()
@@ -107,3 +134,73 @@ def _meta(n: int) -> MetaColumns:
     from facestore import FaceMeta
 
     return MetaColumns.of([FaceMeta(f"f{i}", "img", None, {}, None) for i in range(n)])
+
+
+def test_row_file_reads_back_rows_and_metadata(tmp_path) -> None:
+    # Given rows (a dimension-major view, as snapshots hold them) and metadata with absent and unicode values
+    from facestore import FaceMeta
+
+    matrix = unit_vectors(300, 4)
+    metas = [FaceMeta(f"f{i}", f"img-{i}.jpg", None if i % 3 else f"ext-é-{i}",
+                      {"left": 0.25 * i, "top": 1.5, "width": 3.0, "height": 4.0}, "u" if i % 2 else None)
+             for i in range(300)]
+    meta = MetaColumns.of(metas)
+    # When written to a local row file
+    rows = RowFile.write(np.ascontiguousarray(matrix.T).T, meta, str(tmp_path))
+    # Then it is unlinked at once, and reads give the same rows and metadata
+    assert list(tmp_path.iterdir()) == []
+    picked = np.array([299, 0, 17])
+    np.testing.assert_array_equal(rows.rows(picked), matrix[picked])
+    assert [rows.meta(i, f"f{i}") for i in (0, 3, 101, 299)] == [metas[i] for i in (0, 3, 101, 299)]
+    np.testing.assert_array_equal(rows.matrix(), matrix)
+    back = rows.meta_columns()
+    assert [back.meta(i, f"f{i}") for i in range(300)] == [meta.meta(i, f"f{i}") for i in range(300)]
+    assert rows.nbytes == 301 * 8
+    rows.close()
+
+
+def test_row_file_leaves_the_page_cache(tmp_path) -> None:
+    # Given a written row file of 4 MiB
+    matrix = unit_vectors(8192, 5)
+    rows = RowFile.write(matrix, _meta(8192), str(tmp_path))
+    # When rows are read
+    rows.rows(np.arange(0, 8192, 97))
+    # Then (on a file system that honours DONTNEED) almost none of the file stays in the page cache
+    assert rows.cached_bytes() <= 16 * 4096
+
+
+def test_index_spills_a_large_base_to_a_local_file(tmp_path) -> None:
+    # Given a collection searched by the compressed scan, whose rows go to a local file
+    store, snaps = InMemoryFaceStore(), InMemorySnapshotStore()
+    store.create_collection(C, K, "sface-1")
+    faces = make_faces(C, K, "a.jpg", 300, seed=5)
+    store.put_faces(C, K, faces)
+    index = VectorIndex(store, snaps, scan_min_rows=100, spill_dir=str(tmp_path))
+    assert index.maybe_snapshot(C, K, force=True)
+    q = np.asarray(faces[8].embedding, np.float32)
+    hits = index.search(C, K, q, max_faces=3, min_cosine=-1.0)
+    state = index._cache[(C, K)]
+    # Then the fp32 rows left memory, and results and metadata are served from the file
+    assert state.spill is not None and state.base.matrix.size == 0
+    assert hits[0][0] == faces[8].face_id
+    meta = index.face_meta(C, K, faces[8].face_id)
+    assert meta is not None and meta.image_id == faces[8].image_id
+    # And a snapshot written after deletes reads the rows back from the file
+    store.delete_faces(C, K, [faces[8].face_id])
+    assert index.maybe_snapshot(C, K, force=True)
+    again = index.search(C, K, q, max_faces=3, min_cosine=-1.0)
+    assert faces[8].face_id not in [h[0] for h in again] and again[0][0] == hits[1][0]
+    np.testing.assert_allclose(again[0][1], hits[1][1], atol=1e-6)
+
+
+def test_index_keeps_rows_in_memory_when_the_local_file_fails(tmp_path) -> None:
+    # Given a spill directory that does not exist
+    store, snaps = InMemoryFaceStore(), InMemorySnapshotStore()
+    store.create_collection(C, K, "sface-1")
+    faces = make_faces(C, K, "a.jpg", 200, seed=5)
+    store.put_faces(C, K, faces)
+    index = VectorIndex(store, snaps, scan_min_rows=100, spill_dir=str(tmp_path / "missing"))
+    assert index.maybe_snapshot(C, K, force=True)
+    # When searched, Then the answer is still exact, from memory
+    hits = index.search(C, K, np.asarray(faces[3].embedding, np.float32), max_faces=1, min_cosine=0.5)
+    assert hits[0][0] == faces[3].face_id and index._cache[(C, K)].spill is None
