@@ -14,32 +14,53 @@
 
 from __future__ import annotations
 
-from facesearch.client import Client, IndexReport, UploadResult, content_image_id
-from facesearch.errors import (
-    ApiError,
-    AuthenticationError,
-    ConfigError,
-    ConflictError,
-    EndpointUnreachableError,
-    ExitCode,
-    FacesearchError,
-    ImageTooLargeError,
-    InvalidRequestError,
-    InvalidResponseError,
-    LimitExceededError,
-    NameResolutionError,
-    NotFoundError,
-    PolicyRefusedError,
-    RefusedError,
-    RequestTimeoutError,
-    ServiceUnavailableError,
-    ThrottledError,
-    TlsError,
-    TransportError,
-    UploadFailedError,
-    UsageError,
-)
-from facesearch.transport import RetrySettings
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from facesearch.client import Client, IndexReport, UploadResult, content_image_id
+    from facesearch.errors import (
+        ApiError,
+        AuthenticationError,
+        ConfigError,
+        ConflictError,
+        EndpointUnreachableError,
+        ExitCode,
+        FacesearchError,
+        ImageTooLargeError,
+        InvalidRequestError,
+        InvalidResponseError,
+        LimitExceededError,
+        NameResolutionError,
+        NotFoundError,
+        PolicyRefusedError,
+        RefusedError,
+        RequestTimeoutError,
+        ServiceUnavailableError,
+        ThrottledError,
+        TlsError,
+        TransportError,
+        UploadFailedError,
+        UsageError,
+    )
+    from facesearch.transport import RetrySettings
+
+# Imported on first use (PEP 562): `facesearch compare` and the local commands never load the HTTP client
+# (urllib3 and the client: ~0.1 s of every command's start-up).
+_LAZY = {"Client": "client", "IndexReport": "client", "UploadResult": "client", "content_image_id": "client",
+         "RetrySettings": "transport"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = __import__(f"facesearch.{_LAZY[name]}", fromlist=[name])
+    elif name in __all__:
+        module = __import__("facesearch.errors", fromlist=[name])
+    else:
+        raise AttributeError(f"module 'facesearch' has no attribute {name!r}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ApiError", "AuthenticationError", "Client", "ConfigError", "ConflictError", "EndpointUnreachableError",

@@ -7,13 +7,14 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from facesearch.client import Client
 from facesearch.errors import ExitCode, FacesearchError
-from facesearch.transport import RetrySettings
 
-Command = Callable[[argparse.Namespace, Client], int]
+if TYPE_CHECKING:  # the client (urllib3) is imported when a remote command runs, not by `facesearch compare`
+    from facesearch.client import Client
+
+Command = Callable[[argparse.Namespace, "Client"], int]
 
 
 def connection_options() -> argparse.ArgumentParser:
@@ -55,6 +56,9 @@ def remote(func: Command) -> Callable[[argparse.Namespace], int]:
 
     @functools.wraps(func)
     def run(args: argparse.Namespace) -> int:
+        from facesearch.client import Client
+        from facesearch.transport import RetrySettings
+
         try:
             retry = RetrySettings.from_env(max_attempts=getattr(args, "max_attempts", None))
             client = Client.from_settings(args.endpoint, args.api_key, retry=retry)

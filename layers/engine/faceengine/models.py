@@ -1,4 +1,12 @@
-"""Locate the prepared models and check them against the committed manifest (no downloads)."""
+"""Locate the prepared models and check them against the committed manifest (no downloads).
+
+A file's SHA-256 is computed once per file identity, not on every load (hashing sface.onnx costs tens of ms of
+every CLI call and cold start): a verified file leaves a stamp (its path, device, inode, size, mtime_ns and
+ctime_ns, and the digest the manifest wants) in a private cache directory, and a later load whose file has the
+same identity and whose manifest wants the same digest trusts it. Any write to the file changes its ctime,
+which no caller can set back, so an altered file is hashed again and refused. In one process the answer is
+also remembered in memory.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,8 @@ import hashlib
 import json
 import logging
 import os
+import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +24,7 @@ from .errors import ModelError
 logger = logging.getLogger(__name__)
 
 ENV_MODEL_DIR = "FACESEARCH_MODEL_DIR"
+ENV_CACHE_DIR = "FACESEARCH_CACHE_DIR"
 LAMBDA_MODEL_DIR = Path("/opt/facesearch_models")
 REPO_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "facesearch_models"
 DETECTOR_FILE = "yunet.onnx"
@@ -49,6 +60,64 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _identity(path: Path) -> str:
+    st = path.stat()
+    return f"{path.resolve()}|{st.st_dev}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}"
+
+
+def stamp_dir() -> Path | None:
+    """Where verification stamps live: $FACESEARCH_CACHE_DIR, else ~/.cache/facesearch, else a private
+    directory under the temp directory (Lambda: /tmp); None if none is usable (then every load hashes)."""
+    env = os.environ.get(ENV_CACHE_DIR)
+    candidates = [Path(env)] if env else []
+    home = os.environ.get("HOME")
+    if home:
+        candidates.append(Path(home) / ".cache" / "facesearch")
+    candidates.append(Path(tempfile.gettempdir()) / f"facesearch-{os.getuid()}")
+    for base in candidates:
+        directory = base / "verified"
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            info = directory.stat()
+        except OSError:
+            continue
+        # a stamp is trusted only from a directory nobody else can write to
+        if info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return directory
+    return None
+
+
+_VERIFIED: set[str] = set()  # identities|digest verified in this process
+
+
+def _stamp_path(directory: Path, identity: str, digest: str) -> Path:
+    return directory / hashlib.sha256(f"{identity}|{digest}".encode()).hexdigest()
+
+
+def verify_file(path: Path, expected: str) -> None:
+    """Raise ModelError unless the file's SHA-256 is `expected`; hashes only a file identity not seen verified."""
+    identity = _identity(path)
+    key = f"{identity}|{expected}"
+    if key in _VERIFIED:
+        return
+    directory = stamp_dir()
+    stamp = _stamp_path(directory, identity, expected) if directory else None
+    if stamp is not None and stamp.is_file():
+        _VERIFIED.add(key)
+        return
+    actual = sha256_file(path)
+    if actual != expected:
+        raise ModelError(f"{path}: SHA-256 {actual} does not match the manifest")
+    if _identity(path) != identity:  # changed while hashing: do not vouch for what was not hashed
+        raise ModelError(f"{path} changed while it was being verified; retry")
+    _VERIFIED.add(key)
+    if stamp is not None:
+        try:
+            stamp.write_text(key + "\n")
+        except OSError as exc:
+            logger.debug("verification stamp not written", extra={"path": str(stamp), "error": str(exc)})
+
+
 def locate_models(model_dir: str | Path | None = None, *, verify: bool = True) -> ModelFiles:
     """Find the prepared files and (by default) verify their SHA-256 against manifest.json."""
     directory = resolve_model_dir(model_dir)
@@ -65,8 +134,6 @@ def locate_models(model_dir: str | Path | None = None, *, verify: bool = True) -
         if not path.is_file():
             raise ModelError(f"{path} is missing; run `make setup` (scripts/prepare_models.py)")
         if verify:
-            actual = sha256_file(path)
-            if actual != entries[name]["sha256"]:
-                raise ModelError(f"{path}: SHA-256 {actual} does not match the manifest")
+            verify_file(path, str(entries[name]["sha256"]))
     logger.debug("models located", extra={"model_dir": str(directory)})
     return ModelFiles(directory, directory / DETECTOR_FILE, directory / EMBEDDER_FILE, manifest)

@@ -72,3 +72,63 @@ def test_threads_go_to_the_embedder_and_the_detector_stays_on_one() -> None:
     # Then SFace runs on two intra-op threads, YuNet on one (faster here, see FaceEngine.load)
     assert engine.embedder.session.get_session_options().intra_op_num_threads == 2
     assert engine.detector.session.get_session_options().intra_op_num_threads == 1
+
+
+def _copy_models(target: Path) -> None:
+    for name in ("manifest.json", "yunet.onnx", "sface.onnx"):
+        shutil.copy(REPO_MODEL_DIR / name, target / name)
+
+
+def test_a_verified_file_is_not_hashed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given models verified once (a stamp left in a private cache directory)
+    from faceengine import models
+
+    monkeypatch.setenv("FACESEARCH_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "m").mkdir()
+    _copy_models(tmp_path / "m")
+    locate_models(tmp_path / "m")
+    assert len(list((tmp_path / "cache" / "verified").iterdir())) == 2
+    # When a new process (nothing remembered in memory) loads the same files
+    monkeypatch.setattr(models, "_VERIFIED", set())
+
+    def no_hashing(path: Path) -> str:
+        raise AssertionError(f"{path} hashed again")
+
+    monkeypatch.setattr(models, "sha256_file", no_hashing)
+    # Then the stamps vouch for them without hashing
+    locate_models(tmp_path / "m")
+
+
+def test_a_file_altered_after_its_stamp_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given models verified once, then one byte of the embedder changed in place, its size and mtime kept
+    import os
+
+    from faceengine import models
+
+    monkeypatch.setenv("FACESEARCH_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "m").mkdir()
+    _copy_models(tmp_path / "m")
+    locate_models(tmp_path / "m")
+    monkeypatch.setattr(models, "_VERIFIED", set())
+    target = tmp_path / "m" / "sface.onnx"
+    before = target.stat()
+    with target.open("r+b") as handle:
+        handle.seek(1000)
+        byte = handle.read(1)
+        handle.seek(1000)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    # Then loading hashes it again (its ctime moved) and refuses it
+    with pytest.raises(ModelError, match=r"sface\.onnx"):
+        locate_models(tmp_path / "m")
+
+
+def test_a_shared_cache_directory_is_not_trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from faceengine import models
+
+    shared = tmp_path / "shared"
+    (shared / "verified").mkdir(parents=True)
+    (shared / "verified").chmod(0o777)
+    monkeypatch.setenv("FACESEARCH_CACHE_DIR", str(shared))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert models.stamp_dir() == tmp_path / "home" / ".cache" / "facesearch" / "verified"
