@@ -198,8 +198,8 @@ def run() -> None:
     del compressed, fp32
     snaps.objects.clear()
     gc.collect()
-    print(f"vector_index memory per 1M faces: {state_bytes / 2**20:,.0f} MiB in the cache's own count (codes, ids, "
-          f"record offsets; fp32 rows {m.nbytes / 2**20:,.0f} MiB and metadata {meta.nbytes / 2**20:,.0f} MiB in the "
+    print(f"vector_index memory per 1M faces: {state_bytes / 2**20:,.0f} MiB in the cache's own count (codes, ids; "
+          f"fp32 rows {m.nbytes / 2**20:,.0f} MiB and metadata {meta.nbytes / 2**20:,.0f} MiB in the "
           f"local file); Lambda max 10,240 MB", flush=True)
     _cold(m, ids, meta)
 
@@ -270,7 +270,7 @@ def _cold(m: np.ndarray, ids: np.ndarray, meta: MetaColumns) -> None:
         print(f"vector_index resident memory per 1M faces after a cold load + 21 searches: {rss + page + maps:,.0f} "
               f"MiB "
               f"(target <= 300 MiB) = process RSS growth {rss:,.0f} MiB (onnxruntime's 4-bit codes 61, scales 15, "
-              f"fine code 122, error norms 8, ids 34, record offsets 8) + the row file's page cache {page:,.1f} MiB "
+              f"fine code 122, error norms 8, ids 34) + the row file's page cache {page:,.1f} MiB "
               f"+ mapped {maps:,.0f} MiB", flush=True)
 
 

@@ -9,18 +9,19 @@ disappears with the process or when the collection is evicted).
 
 Resident memory stays true: no mmap; after writing, the file is fsynced and its pages dropped from the page
 cache (posix_fadvise DONTNEED), and every read drops the pages it touched, so the file's share of the page
-cache stays at a few pages. What stays in memory is the record offsets (8 bytes a face).
+cache stays at a few pages. Nothing per face stays in memory.
 
-Layout: rows (n x dim float32, row-major, so a row is one 512-byte read), then one record per face for
-results (box 4 x float32, three int32 lengths, -1 = absent, then the UTF-8 image id, external image id, user
-id), then the metadata columns as they are in a snapshot (for compaction, which reads them back whole).
+Layout: rows (n x dim float32, row-major, so a row is one 512-byte read), then a fixed-size header per face
+for results (box 4 x float32; for the image id, external image id and user id the file offset and length of
+its UTF-8 bytes, length -1 = absent), then the metadata columns as they are in a snapshot (the headers point
+into their blobs; compaction reads them back whole). A result's metadata is one header read plus one read
+per present string.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import struct
 import tempfile
 import weakref
 from dataclasses import dataclass
@@ -35,8 +36,7 @@ logger = logging.getLogger(__name__)
 
 _PAGE = 4096
 _CHUNK = 65_536  # rows per write when the file is made
-_HEADER = struct.Struct("<4f3i")
-_HEADER_DTYPE = np.dtype([("box", "<f4", 4), ("lengths", "<i4", 3)])
+_HEADER_DTYPE = np.dtype([("box", "<f4", 4), ("offsets", "<i8", 3), ("lengths", "<i4", 3)])  # 52 bytes
 
 
 @dataclass(frozen=True)
@@ -50,26 +50,15 @@ class _Section:
         return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
 
 
-def _records(meta: MetaColumns) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-    """The per-face result records as one byte array, and their offsets (n+1), built column-wise."""
+def _headers(meta: MetaColumns, blob_offsets: tuple[int, int, int]) -> npt.NDArray[np.void]:
+    """The per-face result headers (see module docstring), given where each column's blob sits in the file."""
     columns = (meta.image_ids, meta.external_image_ids, meta.user_ids)
-    n = len(meta.boxes)
-    lengths = [np.diff(c.offsets) for c in columns]
-    header = np.zeros(n, dtype=_HEADER_DTYPE)
+    header = np.zeros(len(meta.boxes), dtype=_HEADER_DTYPE)
     header["box"] = meta.boxes
-    header["lengths"] = np.stack([np.where(c.present, ln, -1) for c, ln in zip(columns, lengths, strict=True)], 1)
-    sizes = _HEADER.size + sum(lengths)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    out = np.zeros(int(offsets[-1]), dtype=np.uint8)
-    out[(offsets[:-1, None] + np.arange(_HEADER.size)).reshape(-1)] = header.view(np.uint8)
-    start = offsets[:-1] + _HEADER.size
-    for column, ln in zip(columns, lengths, strict=True):
-        if column.blob.size:
-            shift = np.repeat(start - column.offsets[:-1], ln)
-            out[np.arange(column.blob.size, dtype=np.int64) + shift] = column.blob
-        start = start + ln
-    return out, offsets
+    for i, (column, base) in enumerate(zip(columns, blob_offsets, strict=True)):
+        header["offsets"][:, i] = column.offsets[:-1] + base
+        header["lengths"][:, i] = np.where(column.present, np.diff(column.offsets), -1)
+    return header
 
 
 def _close(fd: int) -> None:
@@ -82,11 +71,9 @@ def _close(fd: int) -> None:
 class RowFile:
     """fp32 rows and result metadata of n faces in an unlinked local file (see module docstring)."""
 
-    def __init__(self, fd: int, n: int, dim: int, record_offsets: npt.NDArray[np.int64],
-                 sections: dict[str, _Section]) -> None:
+    def __init__(self, fd: int, n: int, dim: int, sections: dict[str, _Section]) -> None:
         self._fd = fd
         self.n, self.dim = n, dim
-        self._record_offsets = record_offsets
         self._sections = sections
         self._closer = weakref.finalize(self, _close, fd)
 
@@ -111,10 +98,7 @@ class RowFile:
 
             for start in range(0, n, _CHUNK):
                 put(np.ascontiguousarray(matrix[start:start + _CHUNK], dtype="<f4").data)
-            records, record_offsets = _records(meta)
-            sections = {"records": _Section(put(records.data), "u1", records.shape)}
-            record_offsets += sections["records"].offset
-            del records
+            sections: dict[str, _Section] = {}
             for name, column in (("image", meta.image_ids), ("external", meta.external_image_ids),
                                  ("user", meta.user_ids)):
                 for part, array in (("blob", column.blob), ("offsets", column.offsets.astype("<i8")),
@@ -124,17 +108,20 @@ class RowFile:
                                                           contiguous.shape)
             boxes = np.ascontiguousarray(meta.boxes, dtype="<f4")
             sections["boxes"] = _Section(put(boxes.data), boxes.dtype.str, boxes.shape)
+            headers = _headers(meta, tuple(sections[f"{name}.blob"].offset  # type: ignore[arg-type]
+                                           for name in ("image", "external", "user")))
+            sections["headers"] = _Section(put(headers.data), "V52", headers.shape)
             os.fsync(fd)
             _drop_cache(fd, 0, 0)
         except BaseException:
             _close(fd)
             raise
-        return cls(fd, n, dim, record_offsets, sections)
+        return cls(fd, n, dim, sections)
 
     @property
     def nbytes(self) -> int:
-        """Bytes this object keeps in memory (the record offsets)."""
-        return int(self._record_offsets.nbytes)
+        """Bytes this object keeps in memory per face: none."""
+        return 0
 
     def close(self) -> None:
         self._closer()
@@ -159,18 +146,20 @@ class RowFile:
         return out
 
     def meta(self, row: int, face_id: str) -> FaceMeta:
-        """The search-result metadata of one face (one pread)."""
-        start, end = int(self._record_offsets[row]), int(self._record_offsets[row + 1])
-        record = self._read(start, end - start)
-        _drop_cache(self._fd, start, end - start)
-        *box, a, b, c = _HEADER.unpack_from(record)
+        """The search-result metadata of one face (one header read, one read per present string)."""
+        at = self._sections["headers"].offset + row * _HEADER_DTYPE.itemsize
+        header = np.frombuffer(self._read(at, _HEADER_DTYPE.itemsize), dtype=_HEADER_DTYPE)[0]
+        _drop_cache(self._fd, at, _HEADER_DTYPE.itemsize)
         values: list[str | None] = []
-        at = _HEADER.size
-        for length in (a, b, c):
-            values.append(None if length < 0 else record[at:at + length].decode())
-            at += max(length, 0)
+        for offset, length in zip(header["offsets"].tolist(), header["lengths"].tolist(), strict=True):
+            if length < 0:
+                values.append(None)
+                continue
+            values.append(self._read(offset, length).decode() if length else "")
+            _drop_cache(self._fd, offset, length)
         return FaceMeta(face_id, values[0] or "", values[1],
-                        {k: round(float(v), 4) for k, v in zip(BOX_KEYS, box, strict=True)}, values[2])
+                        {k: round(float(v), 4) for k, v in zip(BOX_KEYS, header["box"].tolist(), strict=True)},
+                        values[2])
 
     def _section(self, name: str) -> npt.NDArray[np.generic]:
         section = self._sections[name]

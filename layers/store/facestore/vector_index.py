@@ -15,7 +15,7 @@ Such a base keeps its fp32 rows and result metadata in a local file (rowfile.py,
 the temp directory: /tmp on Lambda), not in memory; if the file cannot be written it stays in memory.
 
 Memory per 1M faces of a large base: onnxruntime's 4-bit codes 61 MiB, scales 15 MiB, fine code 122 MiB, error
-norms 8 MiB, ids 34 MiB (uuid, ASCII), record offsets 8 MiB: about 250 MiB (under 300 MiB; the fp32 rows and
+norms 8 MiB, ids 34 MiB (uuid, ASCII): about 240 MiB (under 300 MiB; the fp32 rows and
 metadata are on disk, out of the page cache). A small base (all in memory) costs about 600 MiB per 1M faces.
 The cache budget is `cache_mb` (StoreSettings.vector_cache_mb, from VECTOR_CACHE_MB; default 1024):
 least recently used collections are evicted.

@@ -155,7 +155,7 @@ def test_row_file_reads_back_rows_and_metadata(tmp_path) -> None:
     np.testing.assert_array_equal(rows.matrix(), matrix)
     back = rows.meta_columns()
     assert [back.meta(i, f"f{i}") for i in range(300)] == [meta.meta(i, f"f{i}") for i in range(300)]
-    assert rows.nbytes == 301 * 8
+    assert rows.nbytes == 0
     rows.close()
 
 
