@@ -12,7 +12,7 @@ metadata it keeps answers the result without a DynamoDB read per match.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,9 +68,15 @@ def search_by_image(d: Deps, customer_id: str, collection_id: str, source: Image
     image has been read, so a bad image is reported first, as before.
     """
     index_ready = prefetch_index(d, customer_id, collection_id)
-    data, limit = images.request_image(source, d.s3, d.settings.uploads_bucket, customer_id, collection_id)
-    searched = (pick(data, limit) if pick is not None
-                else searched_face(d, data, quality_filter=quality_filter, max_bytes=limit))
+    try:
+        data, limit = images.request_image(source, d.s3, d.settings.uploads_bucket, customer_id, collection_id)
+        searched = (pick(data, limit) if pick is not None
+                    else searched_face(d, data, quality_filter=quality_filter, max_bytes=limit))
+    except BaseException:
+        # a bad image answers at once, but the freshness check must not outlive the request (Lambda freezes
+        # the container once it has answered; its engine choice may write the collection item)
+        wait([index_ready])
+        raise
     index_ready.result()
     hits = [] if searched.embedding is None else search_faces(
         d, customer_id, collection_id, searched.embedding, max_faces=max_faces, threshold=threshold, synced=True)
