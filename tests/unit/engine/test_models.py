@@ -14,6 +14,8 @@ from faceengine import FaceEngine, ModelError
 from faceengine.align import ARCFACE_TEMPLATE, pillow_affine, similarity_transform, warp
 from faceengine.models import REPO_MODEL_DIR, locate_models
 
+from .conftest import photo
+
 
 def test_manifest_names_sources_licences_and_hashes() -> None:
     manifest = json.loads((REPO_MODEL_DIR / "manifest.json").read_text())
@@ -132,3 +134,27 @@ def test_a_shared_cache_directory_is_not_trusted(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("FACESEARCH_CACHE_DIR", str(shared))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert models.stamp_dir() == tmp_path / "home" / ".cache" / "facesearch" / "verified"
+
+
+def test_sessions_skip_weight_prepacking_without_changing_embeddings(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the engine as loaded (prepacking off: a faster session creation) and one with onnxruntime's default
+    from faceengine import pipeline
+
+    engine = FaceEngine.load()
+    assert engine.embedder.session.get_session_options().get_session_config_entry(
+        "session.disable_prepacking") == "1"
+    default = pipeline.session_options
+
+    def prepacking(threads: int) -> object:
+        options = default(threads)
+        options.add_session_config_entry("session.disable_prepacking", "0")
+        return options
+
+    monkeypatch.setattr(pipeline, "session_options", prepacking)
+    reference = FaceEngine.load()
+    # When both embed the faces of a group photo
+    ours, theirs = engine.analyze(photo("t1.jpg")), reference.analyze(photo("t1.jpg"))
+    # Then they find the same faces and embed them to the same vectors
+    assert len(ours.faces) == len(theirs.faces) >= 2
+    for a, b in zip(ours.faces, theirs.faces, strict=True):
+        assert float(np.dot(a.embedding, b.embedding)) >= 0.999999
