@@ -6,6 +6,13 @@ ctime_ns, and the digest the manifest wants) in a private cache directory, and a
 same identity and whose manifest wants the same digest trusts it. Any write to the file changes its ctime,
 which no caller can set back, so an altered file is hashed again and refused. In one process the answer is
 also remembered in memory.
+
+In Lambda the files come from the models layer, verified when it was built (layers/models/build_layer.py
+records each file's SHA-256 and size in `build-verified.json`). A layer version is immutable and mounted
+read-only under /opt, so where the model directory is on a read-only file system and that record names the
+digest the manifest wants (and the file's size), the record is trusted and nothing is hashed: a fresh
+container has no stamps yet and would otherwise hash sface.onnx on its first load. Anywhere the files are
+writable the record is ignored.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ REPO_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "facesearch_mo
 DETECTOR_FILE = "yunet.onnx"
 EMBEDDER_FILE = "sface.onnx"
 MODEL_VERSION = "yunet-2023mar+sface-2021dec/fp32-v1"
+BUILD_RECORD = "build-verified.json"  # written by layers/models/build_layer.py
 
 
 @dataclass(frozen=True)
@@ -94,11 +102,35 @@ def _stamp_path(directory: Path, identity: str, digest: str) -> Path:
     return directory / hashlib.sha256(f"{identity}|{digest}".encode()).hexdigest()
 
 
-def verify_file(path: Path, expected: str) -> None:
-    """Raise ModelError unless the file's SHA-256 is `expected`; hashes only a file identity not seen verified."""
+def read_only(directory: Path) -> bool:
+    """Whether `directory` is on a read-only file system (Lambda's /opt, where layers are mounted)."""
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def build_record(directory: Path) -> dict[str, object]:
+    """The build's verification record of a read-only model directory ({} if writable, absent or unreadable)."""
+    if not read_only(directory):
+        return {}
+    try:
+        files = json.loads((directory / BUILD_RECORD).read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return files if isinstance(files, dict) else {}
+
+
+def verify_file(path: Path, expected: str, *, built: object = None) -> None:
+    """Raise ModelError unless the file's SHA-256 is `expected`; hashes only a file identity not seen verified.
+    `built`: the build record's entry for the file (`build_record`), trusted if it names `expected` and the
+    file's size."""
     identity = _identity(path)
     key = f"{identity}|{expected}"
     if key in _VERIFIED:
+        return
+    if built == {"sha256": expected, "size": path.stat().st_size}:
+        _VERIFIED.add(key)
         return
     directory = stamp_dir()
     stamp = _stamp_path(directory, identity, expected) if directory else None
@@ -127,6 +159,7 @@ def locate_models(model_dir: str | Path | None = None, *, verify: bool = True) -
         entries = {m["file"]: m for m in manifest["models"]}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"cannot read {manifest_path}: {exc}; run `make setup`") from exc
+    built = build_record(directory) if verify else {}
     for name in (DETECTOR_FILE, EMBEDDER_FILE):
         path = directory / name
         if name not in entries:
@@ -134,6 +167,6 @@ def locate_models(model_dir: str | Path | None = None, *, verify: bool = True) -
         if not path.is_file():
             raise ModelError(f"{path} is missing; run `make setup` (scripts/prepare_models.py)")
         if verify:
-            verify_file(path, str(entries[name]["sha256"]))
+            verify_file(path, str(entries[name]["sha256"]), built=built.get(name))
     logger.debug("models located", extra={"model_dir": str(directory)})
     return ModelFiles(directory, directory / DETECTOR_FILE, directory / EMBEDDER_FILE, manifest)

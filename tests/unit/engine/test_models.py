@@ -158,3 +158,88 @@ def test_sessions_skip_weight_prepacking_without_changing_embeddings(monkeypatch
     assert len(ours.faces) == len(theirs.faces) >= 2
     for a, b in zip(ours.faces, theirs.faces, strict=True):
         assert float(np.dot(a.embedding, b.embedding)) >= 0.999999
+
+
+def _build_layer(artifacts: Path, source: Path = REPO_MODEL_DIR) -> Path:
+    """What `sam build` runs for the models layer (layers/models/Makefile); returns the built model directory."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_layer", REPO_MODEL_DIR.parent / "build_layer.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.build(artifacts, source)
+    return artifacts / "facesearch_models"
+
+
+def test_the_layer_build_verifies_the_models_and_records_it(tmp_path: Path) -> None:
+    # When the models layer is built
+    built = _build_layer(tmp_path / "artifacts")
+    # Then it holds the manifest, both files, and the record of their digests and sizes
+    manifest = json.loads((built / "manifest.json").read_text())
+    record = json.loads((built / "build-verified.json").read_text())["files"]
+    assert record == {m["file"]: {"sha256": m["sha256"], "size": (built / m["file"]).stat().st_size}
+                      for m in manifest["models"]}
+    # And a source file that does not match the manifest fails the build
+    (tmp_path / "bad").mkdir()
+    _copy_models(tmp_path / "bad")
+    with (tmp_path / "bad" / "yunet.onnx").open("ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(SystemExit, match=r"yunet\.onnx"):
+        _build_layer(tmp_path / "bad-artifacts", tmp_path / "bad")
+
+
+def test_a_read_only_layer_verified_at_build_is_not_hashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the models layer as Lambda mounts it: built (verified), read-only (/opt), and no stamps yet
+    from faceengine import models
+
+    built = _build_layer(tmp_path / "opt")
+    monkeypatch.setattr(models, "read_only", lambda directory: directory == built)
+    monkeypatch.setattr(models, "_VERIFIED", set())
+    monkeypatch.setenv("FACESEARCH_CACHE_DIR", str(tmp_path / "cache"))
+
+    def no_hashing(path: Path) -> str:
+        raise AssertionError(f"{path} hashed")
+
+    monkeypatch.setattr(models, "sha256_file", no_hashing)
+    # Then the engine loads on the build's record, without hashing
+    FaceEngine.load(built)
+
+
+def test_a_build_record_vouches_only_for_what_the_manifest_wants(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a read-only layer whose record names another digest for sface.onnx than its manifest
+    from faceengine import models
+
+    built = _build_layer(tmp_path / "opt")
+    record = json.loads((built / "build-verified.json").read_text())
+    record["files"]["sface.onnx"]["sha256"] = "0" * 64
+    (built / "build-verified.json").write_text(json.dumps(record))
+    monkeypatch.setattr(models, "read_only", lambda directory: directory == built)
+    monkeypatch.setattr(models, "_VERIFIED", set())
+    monkeypatch.setenv("FACESEARCH_CACHE_DIR", str(tmp_path / "cache"))
+    hashed: list[str] = []
+    real = models.sha256_file
+    monkeypatch.setattr(models, "sha256_file", lambda path: hashed.append(path.name) or real(path))
+    # Then that file is hashed (and, matching the manifest, accepted); the other rides on the record
+    locate_models(built)
+    assert hashed == ["sface.onnx"]
+
+
+def test_a_build_record_is_ignored_where_the_files_are_writable(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a built layer copied somewhere writable, then one byte of the embedder changed, its size kept
+    from faceengine import models
+
+    built = _build_layer(tmp_path / "local")
+    assert not models.read_only(built)
+    monkeypatch.setattr(models, "_VERIFIED", set())
+    monkeypatch.setenv("FACESEARCH_CACHE_DIR", str(tmp_path / "cache"))
+    with (built / "sface.onnx").open("r+b") as handle:
+        handle.seek(1000)
+        byte = handle.read(1)
+        handle.seek(1000)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    # Then the record does not vouch for it: it is hashed and refused
+    with pytest.raises(ModelError, match=r"sface\.onnx"):
+        locate_models(built)
