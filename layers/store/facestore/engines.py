@@ -92,8 +92,13 @@ class SearchEngines:
         return VECTOR if self.index_ready() else EXACT
 
     def _choose(self, customer_id: str, collection_id: str, model_version: str | None) -> str:
+        return self._chosen_for(customer_id, collection_id, model_version)[0]
+
+    def _chosen_for(self, customer_id: str, collection_id: str,
+                    model_version: str | None) -> tuple[str, Collection | None]:
+        """(the engine, the collection item read to choose it; None when there was no choice to make)."""
         if self.vector is None:
-            return EXACT
+            return EXACT, None
         # without the shards' counts: a sharded collection is the vector index's whatever its size, and
         # an unsharded one's face_count is exact without them
         coll = check_collection(self._store.get_collection(customer_id, collection_id, counts=False), collection_id,
@@ -105,13 +110,16 @@ class SearchEngines:
                 "customer_id": customer_id, "collection_id": collection_id, "faces": coll.face_count})
         with self._lock:
             self._chosen[(customer_id, collection_id)] = engine
-        return engine
+        return engine, coll
 
     def sync(self, customer_id: str, collection_id: str, *, model_version: str | None = None) -> None:
         """Check the collection (CollectionNotFound, ModelVersionMismatch) and bring its engine up to date
-        (the exact engine loads or applies a delta)."""
-        if self._choose(customer_id, collection_id, model_version) == EXACT:
-            self.exact.sync(customer_id, collection_id, model_version=model_version)
+        (the exact engine loads or applies a delta). One collection read per call: the item read to
+        choose the engine (strongly consistent, this request's) is the one the exact engine checks its
+        cache against, so a delete or erasure the read sees is seen by both."""
+        engine, coll = self._chosen_for(customer_id, collection_id, model_version)
+        if engine == EXACT:
+            self.exact.sync(customer_id, collection_id, model_version=model_version, collection=coll)
 
     def search(self, customer_id: str, collection_id: str, query: npt.NDArray[np.float32], *,
                max_faces: int, min_cosine: float, synced: bool = False,

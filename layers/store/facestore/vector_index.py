@@ -254,9 +254,10 @@ class VectorIndex:
             return state
         raise StoreError(f"{coll.collection_id}: snapshot missing or log compacted while loading")
 
-    def _sync(self, customer_id: str, collection_id: str) -> _State:
+    def _sync(self, customer_id: str, collection_id: str, coll: Collection | None = None) -> _State:
         key = (customer_id, collection_id)
-        coll = self._store.get_collection(customer_id, collection_id)
+        if coll is None:
+            coll = self._store.get_collection(customer_id, collection_id)
         if coll is None:
             self._cache.pop(key, None)
             raise CollectionNotFound(collection_id)
@@ -289,12 +290,14 @@ class VectorIndex:
                 "customer_id": keep[0], "collection_id": keep[1], "bytes": total, "budget": self._budget})
 
     # -------------------------------------------------------------- public API
-    def sync(self, customer_id: str, collection_id: str, *, model_version: str | None = None) -> None:
+    def sync(self, customer_id: str, collection_id: str, *, model_version: str | None = None,
+             collection: Collection | None = None) -> None:
         """Bring the cached collection up to date now (version check, delta or load); raises
         CollectionNotFound. A caller can overlap this round trip with its own work (the query's
-        embedding) and then `search(..., synced=True)`."""
+        embedding) and then `search(..., synced=True)`. `collection`: the collection item the caller has
+        just read (strongly consistent) for this request, used instead of reading it again."""
         with self._lock:
-            self._sync(customer_id, collection_id).check_model(collection_id, model_version)
+            self._sync(customer_id, collection_id, collection).check_model(collection_id, model_version)
 
     def search(self, customer_id: str, collection_id: str, query: npt.NDArray[np.float32], *,
                max_faces: int, min_cosine: float, synced: bool = False,

@@ -223,3 +223,42 @@ def test_router_waits_for_the_index_to_be_active(seeded: tuple[DynamoDBFaceStore
     store.shard_collection(CUST, COLL)
     with pytest.raises(StoreUnavailable):
         engines.search(CUST, COLL, vectors[9], max_faces=1, min_cosine=0.5)
+
+
+class _CountingStore:
+    """A store that counts its collection reads (the rest is the real store's)."""
+
+    def __init__(self, store: DynamoDBFaceStore) -> None:
+        self._store = store
+        self.collection_reads = 0
+
+    def get_collection(self, *args: Any, **kwargs: Any) -> Any:
+        self.collection_reads += 1
+        return self._store.get_collection(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_router_sync_reads_the_collection_once_and_still_sees_deletes(
+        seeded: tuple[DynamoDBFaceStore, np.ndarray], client: Any) -> None:
+    store, vectors = seeded
+    counting = _CountingStore(store)
+    exact = VectorIndex(counting, InMemorySnapshotStore())  # type: ignore[arg-type]
+    engines = SearchEngines(counting, exact, VectorSearch(client, TABLE, store, collection_pk),  # type: ignore[arg-type]
+                            mode="auto", auto_faces=1000)
+    # Given a collection the exact engine serves, a search's freshness check reads the collection item once
+    engines.sync(CUST, COLL)
+    assert counting.collection_reads == 1
+    assert engines.search(CUST, COLL, vectors[9], max_faces=1, min_cosine=0.5, synced=True)[0][0] == "f0009"
+    assert counting.collection_reads == 1
+    # When the face is deleted, the next request's check (that one read) brings the delete in: never returned
+    store.delete_faces(CUST, COLL, ["f0009"])
+    engines.sync(CUST, COLL)
+    assert counting.collection_reads == 2
+    got = engines.search(CUST, COLL, vectors[9], max_faces=3, min_cosine=0.0, synced=True)
+    assert got and "f0009" not in [face_id for face_id, _ in got]
+    # And a deleted collection is CollectionNotFound
+    store.delete_collection(CUST, COLL)
+    with pytest.raises(CollectionNotFound):
+        engines.sync(CUST, COLL)
