@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,7 @@ from PIL import Image
 
 from . import quality
 from .align import align
-from .decode import MAX_BYTES, decode_image
+from .decode import MAX_BYTES, decode_image, decode_reduced
 from .errors import NoFaceError
 from .models import MODEL_VERSION, locate_models
 from .sface import EMBEDDING_SIZE, Embedder
@@ -30,11 +30,15 @@ from .types import (
     Landmark,
     UnindexedFace,
 )
-from .yunet import Detector
+from .yunet import MAX_SIDE, Detector
 
 logger = logging.getLogger(__name__)
 
+FaceAndCrop = tuple[DetectedFace, npt.NDArray[np.uint8]]
 MAX_COMPARE_TARGET_FACES = 100  # as Rekognition's CompareFaces
+# A face found in an image decoded at reduced scale is aligned from it when it is at least this wide there
+# (the aligned crop's size: the warp then downsamples); a smaller one is aligned from the full-resolution image.
+ALIGN_MIN_FACE = 112.0
 
 
 def session_options(threads: int) -> ort.SessionOptions:
@@ -90,12 +94,25 @@ class FaceEngine:
         """Upright RGB image from untrusted bytes; raises ImageError."""
         return decode_image(data, max_bytes=max_bytes)
 
-    def _detect(self, image: Image.Image,
-                max_side: int | None = None) -> list[tuple[DetectedFace, npt.NDArray[np.uint8]]]:
+    def _detect(self, image: Image.Image, max_side: int | None = None, *,
+                full_size: tuple[int, int] | None = None,
+                full_image: Callable[[], Image.Image] | None = None) -> list[FaceAndCrop]:
+        """Faces of `image`, largest first, each with its aligned crop, in pixels of the full-resolution image.
+
+        `image` may be a reduced decode of a `full_size` image (see decode_reduced): boxes and landmarks are
+        scaled up, and faces narrower than ALIGN_MIN_FACE there are aligned from `full_image()` instead.
+        """
         raw = self.detector.detect(image, max_side)
+        scale = np.ones(2, dtype=np.float64)
+        if full_size is not None and full_size != image.size:
+            scale = np.array([full_size[0] / image.width, full_size[1] / image.height])
+        source, source_scale = image, np.ones(2, dtype=np.float64)
+        if len(raw) and scale[0] != 1.0 and full_image is not None and float(raw.boxes[:, 2].min()) < ALIGN_MIN_FACE:
+            source, source_scale = full_image(), scale
         found = []
         for box, points, score in zip(raw.boxes, raw.landmarks, raw.scores, strict=True):
-            crop = align(image, points)
+            crop = align(source, points * source_scale)
+            box, points = box * np.tile(scale, 2), points * scale
             face = DetectedFace(
                 box=BoundingBox(float(box[0]), float(box[1]), float(box[2]), float(box[3])),
                 landmarks=tuple(Landmark(t, float(x), float(y)) for t, (x, y) in zip(LANDMARK_TYPES, points,
@@ -115,7 +132,9 @@ class FaceEngine:
         return self.detect_image(self.decode(data, max_bytes=max_bytes))
 
     def analyze_image(self, image: Image.Image, *, max_faces: int | None = None,
-                      quality_filter: str = "NONE", detect_max_side: int | None = None) -> Analysis:
+                      quality_filter: str = "NONE", detect_max_side: int | None = None,
+                      full_size: tuple[int, int] | None = None,
+                      full_image: Callable[[], Image.Image] | None = None) -> Analysis:
         if max_faces is not None and max_faces < 1:
             raise ValueError("max_faces must be at least 1")
         if detect_max_side is None and quality_filter != "NONE":
@@ -124,7 +143,7 @@ class FaceEngine:
             detect_max_side = self.detector.max_side
         kept: list[tuple[DetectedFace, npt.NDArray[np.uint8]]] = []
         unindexed: list[UnindexedFace] = []
-        for face, crop in self._detect(image, detect_max_side):
+        for face, crop in self._detect(image, detect_max_side, full_size=full_size, full_image=full_image):
             reasons = quality.rejection_reasons(face, quality_filter)
             if reasons:
                 unindexed.append(UnindexedFace(face, reasons))
@@ -136,18 +155,30 @@ class FaceEngine:
                  else np.zeros((0, 112, 112, 3), dtype=np.uint8))
         vectors = self.embedder.embed(crops)
         faces = tuple(EmbeddedFace(face, vectors[i]) for i, (face, _) in enumerate(kept))
-        return Analysis(image.width, image.height, faces, tuple(unindexed))
+        width, height = full_size or image.size
+        return Analysis(width, height, faces, tuple(unindexed))
 
     def analyze(self, data: bytes, *, max_faces: int | None = None, quality_filter: str = "NONE",
-                max_bytes: int = MAX_BYTES, detect_max_side: int | None = None) -> Analysis:
+                max_bytes: int = MAX_BYTES, detect_max_side: int | None = None,
+                reduced_decode: bool = False) -> Analysis:
         """Detect, drop faces the quality filter rejects, keep the largest max_faces, embed in one batch.
 
         `detect_max_side` fixes the detector's input size for this call: a search, which uses only the
         largest face, can detect at SEARCH_MAX_SIDE. Without it detection is adaptive (640, then 960 when
         faces are tiny or none is found), except under a quality filter, which detects at MAX_SIDE.
+
+        `reduced_decode`: a JPEG of twice MAX_SIDE or more is decoded at a reduced scale that keeps every
+        input size the detector may use (decode_reduced), and faces are aligned from it when they are large
+        there (ALIGN_MIN_FACE), else from the image decoded again whole. Coordinates stay in full-resolution
+        pixels. Compare uses it; indexing and search decode whole, so stored vectors keep their pipeline.
         """
-        return self.analyze_image(self.decode(data, max_bytes=max_bytes), max_faces=max_faces,
-                                  quality_filter=quality_filter, detect_max_side=detect_max_side)
+        if not reduced_decode:
+            return self.analyze_image(self.decode(data, max_bytes=max_bytes), max_faces=max_faces,
+                                      quality_filter=quality_filter, detect_max_side=detect_max_side)
+        image, full_size = decode_reduced(data, long_side=max(MAX_SIDE, detect_max_side or 0), max_bytes=max_bytes)
+        return self.analyze_image(image, max_faces=max_faces, quality_filter=quality_filter,
+                                  detect_max_side=detect_max_side, full_size=full_size,
+                                  full_image=lambda: self.decode(data, max_bytes=max_bytes))
 
     def embed_faces(self, image: Image.Image, faces: Sequence[DetectedFace]) -> npt.NDArray[np.float32]:
         """(n, 128) L2-normalised float32 embeddings of the given faces of `image`."""
@@ -158,7 +189,7 @@ class FaceEngine:
 
     def source_face(self, data: bytes, *, max_bytes: int = MAX_BYTES) -> EmbeddedFace:
         """The largest face of an image, embedded (CompareFaces' source); raises NoFaceError."""
-        analysis = self.analyze(data, max_faces=1, max_bytes=max_bytes)
+        analysis = self.analyze(data, max_faces=1, max_bytes=max_bytes, reduced_decode=True)
         if not analysis.faces:
             raise NoFaceError()
         return analysis.faces[0]
@@ -166,7 +197,7 @@ class FaceEngine:
     def compare(self, source: EmbeddedFace, target: bytes, *, threshold: float = DEFAULT_THRESHOLD,
                 max_bytes: int = MAX_BYTES) -> Comparison:
         """The source face against (up to 100 of) the largest faces of the target image."""
-        analysis = self.analyze(target, max_faces=MAX_COMPARE_TARGET_FACES, max_bytes=max_bytes)
+        analysis = self.analyze(target, max_faces=MAX_COMPARE_TARGET_FACES, max_bytes=max_bytes, reduced_decode=True)
         if not analysis.faces:
             return Comparison(source.face, (), ())
         vectors = np.stack([f.embedding for f in analysis.faces])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from faceengine import DEFAULT_THRESHOLD, FaceEngine, cosine_to_similarity, similarity_to_cosine
+from faceengine.decode import decode_reduced
 
 from .conftest import photo
 
@@ -62,3 +65,41 @@ def test_similarity_mapping_is_monotone_bounded_and_invertible() -> None:
     assert sim[0] == 0.0 and sim[-1] == 100.0
     np.testing.assert_allclose(similarity_to_cosine(sim), cos, atol=1e-9)
     assert cosine_to_similarity(1.5) == 100.0 and cosine_to_similarity(-3.0) == 0.0
+
+
+def test_compare_decodes_large_photos_reduced_with_full_resolution_coordinates(engine: FaceEngine) -> None:
+    # Given obama3.jpg (1434x2333): compare decodes it at half scale (its long side stays >= MAX_SIDE)
+    data = photo("obama3.jpg")
+    whole = engine.analyze(data, max_faces=1)
+    reduced = engine.analyze(data, max_faces=1, reduced_decode=True)
+    # Then sizes and the face's box are in full-resolution pixels, within a few pixels of the whole decode
+    assert (reduced.width, reduced.height) == (whole.width, whole.height) == (1434, 2333)
+    a, b = whole.faces[0].face.box, reduced.faces[0].face.box
+    assert max(abs(a.left - b.left), abs(a.top - b.top), abs(a.width - b.width), abs(a.height - b.height)) < 8
+    # And it is the same face to the embedding model
+    assert float(whole.faces[0].embedding @ reduced.faces[0].embedding) > 0.9
+
+
+def test_small_faces_of_a_reduced_decode_are_aligned_from_full_resolution(engine: FaceEngine) -> None:
+    # Given a 3000x2000 JPEG with obama.jpg's face small in it (~100 px wide: under ALIGN_MIN_FACE at half scale)
+    face = Image.open(io.BytesIO(photo("obama.jpg"))).convert("RGB")
+    frame = Image.new("RGB", (3000, 2000), (128, 128, 128))
+    frame.paste(face.resize((face.width * 3 // 10, face.height * 3 // 10)), (1200, 800))
+    buffer = io.BytesIO()
+    frame.save(buffer, "JPEG", quality=95)
+    data = buffer.getvalue()
+    image, full = decode_reduced(data, long_side=960)
+    assert image.size == (1500, 1000) and full == (3000, 2000)
+    calls: list[int] = []
+
+    def full_image() -> Image.Image:
+        calls.append(1)
+        return engine.decode(data)
+
+    # When the reduced image is analysed
+    reduced = engine.analyze_image(image, max_faces=1, full_size=full, full_image=full_image)
+    whole = engine.analyze(data, max_faces=1)
+    # Then the face was aligned from the full-resolution image: the same crop as a whole decode's, nearly
+    assert calls == [1] and reduced.faces and whole.faces
+    assert float(whole.faces[0].embedding @ reduced.faces[0].embedding) > 0.97
+    assert abs(reduced.faces[0].face.box.left - whole.faces[0].face.box.left) < 8

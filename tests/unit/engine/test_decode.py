@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from faceengine import IMAGE_ERROR_CODES, FaceEngine, ImageError
-from faceengine.decode import decode_image
+from faceengine.decode import decode_image, decode_reduced
 
 from .conftest import encode, photo
 
@@ -105,6 +105,38 @@ def test_pillow_modes_decode_and_detect(engine: FaceEngine, face_rgb: Image.Imag
 def test_transparent_pixels_become_white() -> None:
     image = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
     assert np.asarray(decode_image(encode(image, "PNG")))[50, 50].tolist() == [255, 255, 255]
+
+
+def test_opaque_rgba_decodes_to_the_same_pixels_as_composited(face_rgb: Image.Image) -> None:
+    # Given a fully opaque RGBA PNG, and the same image with one translucent pixel
+    opaque = face_rgb.convert("RGBA")
+    translucent = opaque.copy()
+    translucent.putpixel((0, 0), (0, 0, 0, 128))
+    # Then the opaque one decodes to its RGB pixels exactly, and the translucent one is still composited
+    assert np.array_equal(np.asarray(decode_image(encode(opaque, "PNG"))), np.asarray(face_rgb))
+    assert np.asarray(decode_image(encode(translucent, "PNG")))[0, 0].tolist() == [127, 127, 127]
+
+
+def test_reduced_decode_keeps_the_long_side_and_reports_the_full_size(face_rgb: Image.Image) -> None:
+    # Given a 2000x1000 JPEG, a 1000x2000 one (EXIF: rotate a quarter turn) and a PNG
+    wide = face_rgb.resize((2000, 1000))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    turned = encode(wide, "JPEG", exif=exif.tobytes())
+    # When decoded reduced to a long side of 960
+    image, full = decode_reduced(encode(wide, "JPEG"), long_side=960)
+    # Then libjpeg's 1/2 scale keeps the long side >= 960, and the full size is the header's
+    assert image.size == (1000, 500) and full == (2000, 1000) and image.mode == "RGB"
+    image, full = decode_reduced(turned, long_side=960)
+    assert image.size == (500, 1000) and full == (1000, 2000)  # upright, as decode_image gives it
+    assert decode_image(turned).size == (1000, 2000)
+    # And below twice the long side, or for a PNG, the whole image is decoded
+    assert decode_reduced(encode(wide, "JPEG"), long_side=1001)[0].size == (2000, 1000)
+    assert decode_reduced(encode(wide, "PNG"), long_side=960)[0].size == (2000, 1000)
+    # And the checks still apply to the full-resolution image
+    with pytest.raises(ImageError) as err:
+        decode_reduced(encode(wide, "JPEG"), long_side=960, max_pixels=1_999_999)
+    assert err.value.code == "TOO_MANY_PIXELS"
 
 
 def test_palette_with_transparency(engine: FaceEngine) -> None:
