@@ -7,6 +7,9 @@ What any detection-side speed-up (input size, adaptive re-detection, decode) mus
   resolution, scaled into each tile; a face counts as found when a detection overlaps it with IoU >= 0.4.
 - verification: the largest face of each identified portrait (obama x5, biden, Tom Hanks) and t1's six
   people; every pair is same or different person; cosine at SFace's threshold 0.363.
+- search verification: each portrait searched as face_api searches it (largest face, detection at
+  SEARCH_MAX_SIDE, whole decode) against every other photo's face as indexing stores it: the pairs a search by
+  image actually scores.
 
 Uses only the engine's public API, so an older build can be measured the same way (PYTHONPATH).
 
@@ -22,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from faceengine import SFACE_COSINE_THRESHOLD, FaceEngine
+from faceengine import SEARCH_MAX_SIDE, SFACE_COSINE_THRESHOLD, FaceEngine
 
 PHOTOS = Path(__file__).resolve().parents[1] / "tests" / "data" / "photos"
 IDENTITY = {"obama.jpg": "obama", "obama2.jpg": "obama", "obama3.jpg": "obama",
@@ -98,17 +101,39 @@ def verification(engine: FaceEngine) -> tuple[np.ndarray, np.ndarray]:
     return np.array(same), np.array(diff)
 
 
+def search_verification(engine: FaceEngine, detect_max_side: int = SEARCH_MAX_SIDE) -> tuple[np.ndarray, np.ndarray]:
+    """(same-person, different-person) cosines of each portrait's searched face against the stored faces of the
+    other photos (portraits and t1's people, analysed as indexing does)."""
+    stored = [(who, name, engine.analyze((PHOTOS / name).read_bytes(), max_faces=1).faces[0].embedding)
+              for name, who in IDENTITY.items()]
+    stored += [(f"t1-person{i}", "t1.jpg", face.embedding)
+               for i, face in enumerate(engine.analyze((PHOTOS / "t1.jpg").read_bytes()).faces)]
+    same: list[float] = []
+    diff: list[float] = []
+    for name, who in IDENTITY.items():
+        query = engine.analyze((PHOTOS / name).read_bytes(), max_faces=1, detect_max_side=detect_max_side)
+        for other, other_name, vector in stored:
+            if other_name != name:
+                (same if other == who else diff).append(float(query.faces[0].embedding @ vector))
+    return np.array(same), np.array(diff)
+
+
+def _verification_line(label: str, same: np.ndarray, diff: np.ndarray) -> str:
+    t = SFACE_COSINE_THRESHOLD
+    return (f"{label}: same-person pairs n={same.size} cosine min {same.min():.3f} mean {same.mean():.3f}; "
+            f"different-person n={diff.size} max {diff.max():.3f} mean {diff.mean():.3f}; at {t}: "
+            f"false non-matches {int((same < t).sum())}, false matches {int((diff >= t).sum())}")
+
+
 def run() -> None:
     engine = FaceEngine.load(threads=1)
     rows = recall(engine)
     total, hits = sum(r[1] for r in rows), sum(r[2] for r in rows)
     print("recall: t1.jpg mosaics " + ", ".join(f"{n}x{n} {h}/{e}" for n, e, h in rows)
           + f"; total {hits}/{total} = {hits / total:.3f}")
-    same, diff = verification(engine)
-    t = SFACE_COSINE_THRESHOLD
-    print(f"verification: same-person pairs n={same.size} cosine min {same.min():.3f} mean {same.mean():.3f}; "
-          f"different-person n={diff.size} max {diff.max():.3f} mean {diff.mean():.3f}; at {t}: "
-          f"false non-matches {int((same < t).sum())}, false matches {int((diff >= t).sum())}")
+    print(_verification_line("verification", *verification(engine)))
+    print(_verification_line(f"search verification (query detected at {SEARCH_MAX_SIDE} px vs stored faces)",
+                             *search_verification(engine)))
 
 
 if __name__ == "__main__":
