@@ -23,7 +23,7 @@ from facepolicy.policy import Policy
 from facepolicy.quota import merge_overrides
 from facepolicy.registry import RegistryStore, hash_api_key, new_api_key, new_customer_id, new_key_id
 
-logger = Logger()
+logger = Logger(child=True)  # a library module: logs through the function's service logger, no handler of its own
 
 CUSTOMER_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{2,63}$")
 UPDATABLE = ("name", "sector", "end_user_sectors", "jurisdiction", "status", "use_cases", "attested_at", "quotas")

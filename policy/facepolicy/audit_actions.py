@@ -11,7 +11,7 @@ from facepolicy.audit import AuditLog, iso_time
 from facepolicy.model import AuditRecord, ReasonCode
 from facepolicy.policy import Policy
 
-logger = Logger()
+logger = Logger(child=True)  # a library module: logs through the function's service logger, no handler of its own
 
 ADMIN_PARTITION = "_admin"  # the audit partition of admin actions that concern no customer (not a valid customer id)
 

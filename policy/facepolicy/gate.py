@@ -21,7 +21,7 @@ from facepolicy.policy import Policy, decide, stamped
 from facepolicy.quota import QuotaEnforcer
 from facepolicy.registry import CustomerRegistry
 
-logger = Logger()
+logger = Logger(child=True)  # a library module: logs through the function's service logger, no handler of its own
 
 ANONYMOUS = "anonymous"  # the audit partition of calls that carry no customer id
 

@@ -31,7 +31,7 @@ from aws_lambda_powertools import Logger
 from facepolicy.errors import InvalidCustomer
 from facepolicy.model import OPERATIONS
 
-logger = Logger()
+logger = Logger(child=True)  # a library module: logs through the function's service logger, no handler of its own
 
 REQUESTS_PER_SECOND = "requests_per_second"
 MAX_COLLECTIONS = "max_collections"

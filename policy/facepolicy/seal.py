@@ -26,7 +26,7 @@ from aws_lambda_powertools import Logger
 
 from facepolicy.audit import iso_time
 
-logger = Logger()
+logger = Logger(child=True)  # a library module: logs through the function's service logger, no handler of its own
 
 DIGEST_FORMAT = "facesearch-audit-digest/1"
 DIGEST_PREFIX = "digests/"
