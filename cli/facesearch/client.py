@@ -332,9 +332,18 @@ class Client:
         return result
 
     def delete_collection(self, collection_id: str) -> dict[str, Any]:
-        """Delete a collection with its faces, users, images and statuses."""
-        result: dict[str, Any] = self.request("DELETE", f"/collections/{quote(collection_id)}")
-        return result
+        """Delete a collection with its faces, users, images, statuses and uploaded photos. A very large
+        collection's photos take more than one call: the call is repeated while the service says some remain."""
+        path = f"/collections/{quote(collection_id)}"
+        result: dict[str, Any] = self.request("DELETE", path)
+        deleted = int(result.get("deleted_photos") or 0)
+        while result.get("done") is False:
+            try:
+                result = self.request("DELETE", path)
+            except NotFoundError:  # the previous call deleted the last photos
+                break
+            deleted += int(result.get("deleted_photos") or 0)
+        return {**result, "deleted_photos": deleted, "done": True}
 
     def _pages(self, path: str, key: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
         token = ""

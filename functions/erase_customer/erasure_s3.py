@@ -1,4 +1,4 @@
-"""S3 adapters of the erasure: delete every object version under a prefix; the erasure ledger.
+"""S3 adapters of the erasure: delete every object version under a prefix (facestore.s3_purge); the ledger.
 
 The ledger lives at `erasures/{customer_id}.json` in the index bucket: S3, so that restoring the
 DynamoDB tables from a point-in-time backup does not undo the record of an erasure
@@ -14,6 +14,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from erasure import MARGIN_SECONDS, ErasureRecord
 
+from facestore.errors import StoreUnavailable
+from facestore.s3_purge import purge_prefix
+
 LEDGER_PREFIX = "erasures/"
 
 
@@ -28,27 +31,11 @@ class S3ObjectPurger:
         self._s3 = s3
 
     def purge(self, bucket: str, prefix: str, *, versions: bool, time_left: Callable[[], float]) -> tuple[int, bool]:
-        deleted = 0
         try:
-            while time_left() > MARGIN_SECONDS:
-                if versions:
-                    page = self._s3.list_object_versions(Bucket=bucket, Prefix=prefix, MaxKeys=1000)
-                    # delete markers first: moto 5.2 fails to notify when a key's last version is a marker
-                    doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                              for v in [*page.get("DeleteMarkers", []), *page.get("Versions", [])]]
-                else:
-                    page = self._s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1000)
-                    doomed = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-                if not doomed:
-                    return deleted, True
-                answer = self._s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
-                errors = answer.get("Errors") or []
-                if errors:
-                    raise ErasureUnavailable(f"{len(errors)} objects not deleted, e.g. {errors[0].get('Code')}")
-                deleted += len(doomed)
-        except (ClientError, BotoCoreError) as exc:
-            raise ErasureUnavailable(f"s3 {type(exc).__name__}: {exc}") from exc
-        return deleted, False
+            return purge_prefix(self._s3, bucket, prefix, versions=versions, time_left=time_left,
+                                margin=MARGIN_SECONDS)
+        except StoreUnavailable as exc:
+            raise ErasureUnavailable(str(exc)) from exc
 
 
 class S3Ledger:

@@ -170,10 +170,12 @@ class Indexer:
             return self._reject_policy(event, decision)
 
         collection = self.store.get_collection(event.customer_id, event.collection_id)
-        if collection is None:
+        if collection is None:  # deleted after its upload URL was issued: its photos go with it
             status = self._status(event, "REJECTED_COLLECTION", reason_code="COLLECTION_NOT_FOUND",
                                   message="no such collection for this customer", version_id=event.version_id)
-            return self._finish(event, status, [])
+            outcome = self._finish(event, status, [])
+            self._purge_orphan(event, "COLLECTION_NOT_FOUND", event.version_id)
+            return outcome
         if collection.model_version and collection.model_version != MODEL_VERSION:
             status = self._status(event, "REJECTED_COLLECTION", reason_code="MODEL_VERSION_MISMATCH",
                                   message=str(ModelVersionMismatch(event.collection_id, collection.model_version,
@@ -191,6 +193,7 @@ class Indexer:
         generation = obj.metadata.get(GENERATION_METADATA) or None
         if generation is not None and generation != collection.generation:
             obj.close()  # uploaded for a collection since deleted (and re-created under the same id)
+            self._purge_orphan(event, "OLD_COLLECTION", version_id or "null")  # only the version read
             return self._skip(event, "OLD_COLLECTION")
         options = index_options(obj.metadata, collection.defaults or {})
         if isinstance(options, str):
@@ -257,6 +260,14 @@ class Indexer:
                        collection_id=event.collection_id, image_id=event.image_id,
                        reason_code=decision.reason_code, rule_id=decision.rule_id, versions_purged=purged)
         return outcome
+
+    def _purge_orphan(self, event: ObjectEvent, reason: str, version_id: str | None) -> None:
+        """Permanently delete an upload that arrived for a deleted collection (its URL was issued before
+        the delete): the collection's photos were deleted with it, this one must not stay behind."""
+        purged = self.objects.purge(event, version_id)
+        logger.info("upload of a deleted collection purged", customer_id=event.customer_id,
+                    collection_id=event.collection_id, image_id=event.image_id, reason=reason,
+                    versions_purged=purged)
 
     def _invalid(self, event: ObjectEvent, code: str, message: str, options: IndexOptions | None,
                  version_id: str | None) -> Outcome:

@@ -102,11 +102,11 @@ class UploadObjects:
                             content_length=length if isinstance(length, int) else None,
                             body=response["Body"], max_bytes=self.max_bytes)
 
-    def purge(self, event: ObjectEvent) -> int:
-        """Permanently delete the event's version, or (moto, an unversioned bucket) every version and
-        delete marker of exactly this key; the number of versions deleted."""
-        if event.version_id:
-            versions = [event.version_id]
+    def purge(self, event: ObjectEvent, version_id: str | None = None) -> int:
+        """Permanently delete `version_id`, else the event's version, else (moto, an unversioned bucket)
+        every version and delete marker of exactly this key; the number of versions deleted."""
+        if version_id or event.version_id:
+            versions = [version_id or event.version_id or ""]
         else:
             with _s3_errors("ListObjectVersions"):
                 listing = self.s3.list_object_versions(Bucket=event.bucket, Prefix=event.key)

@@ -60,5 +60,5 @@ def _delete(args: argparse.Namespace, client: Client) -> int:
     if args.json:
         print_json(result)
     else:
-        print(f"deleted collection {args.collection_id}")
+        print(f"deleted collection {args.collection_id} and {result.get('deleted_photos', 0)} photo versions")
     return 0

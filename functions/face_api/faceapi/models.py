@@ -136,8 +136,14 @@ class CollectionList(BaseModel):
 
 
 class DeletedCollection(BaseModel):
+    """The collection, its faces, users, statuses and index are gone; its uploaded photos go with them. A very
+    large collection may need more than one call for its photos: `done` is false until none is left (repeat
+    the DELETE; it answers 404 once nothing of the collection remains)."""
+
     collection_id: str
     status: Literal["DELETED"] = "DELETED"
+    deleted_photos: int = Field(0, description="Versions of uploaded photos deleted by this call.")
+    done: bool = Field(True, description="False when photos remain: repeat the call.")
 
 
 # ---------------------------------------------------------------- uploads and images

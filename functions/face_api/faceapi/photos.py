@@ -1,5 +1,6 @@
 """A collection's photos for the console: statuses with their faces, the customer's own image bytes
-through a short-lived presigned GET, and deleting a photo (its object, its faces, its status).
+through a short-lived presigned GET, deleting a photo (its object, its faces, its status), and deleting
+every photo of a deleted collection.
 
 Every object key is built from the authorizer's customer id (images.upload_key), so a caller can
 only ever reach its own uploads: another customer's image answers exactly like a missing one.
@@ -7,6 +8,8 @@ only ever reach its own uploads: another customer's image answers exactly like a
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -17,11 +20,14 @@ from faceapi import models as m
 from faceapi.deps import Deps
 from faceapi.errors import ResourceNotFound
 from facestore.errors import CollectionNotFound
-from facestore.uploads import upload_key
+from facestore.s3_purge import purge_prefix
+from facestore.uploads import collection_prefix, upload_key
 
 MAX_PHOTOS_PAGE = 100
 DEFAULT_PHOTOS_PAGE = 25
 IMAGE_URL_EXPIRY_SECONDS = 120  # long enough to fetch the bytes, short enough not to be shared
+PURGE_BUDGET_SECONDS = 20.0  # a collection's photos: at most this long per call (API Gateway answers 503 at 30 s)
+PURGE_MARGIN_SECONDS = 3.0  # no new page this close to the budget or to the function's own deadline
 
 
 # ---------------------------------------------------------------- models
@@ -114,3 +120,17 @@ def _delete_versions(s3: Any, bucket: str, key: str) -> int:
             return 0
         raise
     return count
+
+
+def purge_collection_photos(d: Deps, customer_id: str, collection_id: str,
+                            remaining: Callable[[], float] | None = None) -> tuple[int, bool]:
+    """Delete every version of every upload of the collection within PURGE_BUDGET_SECONDS (and before the
+    function's `remaining()` seconds run out): (versions deleted, True when none is left)."""
+    deadline = time.monotonic() + PURGE_BUDGET_SECONDS
+
+    def time_left() -> float:
+        left = deadline - time.monotonic()
+        return min(left, remaining()) if remaining is not None else left
+
+    return purge_prefix(d.s3, d.settings.uploads_bucket, collection_prefix(customer_id, collection_id),
+                        versions=True, time_left=time_left, margin=PURGE_MARGIN_SECONDS)

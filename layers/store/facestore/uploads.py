@@ -56,6 +56,11 @@ def customer_prefix(customer_id: str) -> str:
     return f"{UPLOADS_PREFIX}{customer_id}/"
 
 
+def collection_prefix(customer_id: str, collection_id: str) -> str:
+    """The prefix of every upload to one collection of one customer (deleting the collection deletes them)."""
+    return upload_key(customer_id, collection_id, "x")[:-1]
+
+
 def parse_upload_key(key: str) -> UploadKey | None:
     """The (customer, collection, image) of an upload key, or None for any other key."""
     if not key.startswith(UPLOADS_PREFIX):

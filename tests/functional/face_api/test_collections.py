@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from .faceapi_helpers import COLLECTION, CUSTOMER, OTHER, Api
@@ -22,7 +24,8 @@ def test_create_describe_list_delete_collection(api: Api) -> None:
     assert listed["next_token"] is None
     # When it deletes it, Then it is gone
     status, deleted = api.call("http_delete_collection")
-    assert (status, deleted) == (200, {"collection_id": COLLECTION, "status": "DELETED"})
+    assert (status, deleted) == (200, {"collection_id": COLLECTION, "status": "DELETED", "deleted_photos": 0,
+                                       "done": True})
     assert api.call("http_describe_collection")[0] == 404
     assert api.call("http_delete_collection")[0] == 404
 
@@ -87,6 +90,72 @@ def test_tenant_isolation_same_collection_name(api: Api) -> None:
     assert api.call("http_delete_collection", customer=OTHER)[0] == 200
     assert api.call("http_describe_collection", customer=CUSTOMER)[0] == 200
 
+
+
+def _upload(api: Api, customer: str, collection: str, image_id: str, versions: int = 1) -> None:
+    for n in range(versions):
+        api.deps.s3.put_object(Bucket=api.uploads_bucket, Key=f"uploads/{customer}/{collection}/{image_id}",
+                               Body=b"photo %d" % n, ContentType="image/jpeg")
+
+
+def _versions(api: Api, prefix: str) -> list[dict[str, Any]]:
+    listing = api.deps.s3.list_object_versions(Bucket=api.uploads_bucket, Prefix=prefix)
+    return [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]
+
+
+def test_deleting_a_collection_deletes_every_version_of_its_photos_and_only_them(api: Api) -> None:
+    # Given a collection with two photos, one uploaded twice, a photo in another of its collections, and
+    # another customer's collection of the same id with a photo
+    api.create_collection()
+    api.create_collection("kept")
+    api.create_collection(customer=OTHER)
+    _upload(api, CUSTOMER, COLLECTION, "a.jpg", versions=2)
+    _upload(api, CUSTOMER, COLLECTION, "b.jpg")
+    _upload(api, CUSTOMER, "kept", "c.jpg")
+    _upload(api, OTHER, COLLECTION, "d.jpg")
+    api.deps.s3.delete_object(Bucket=api.uploads_bucket, Key=f"uploads/{CUSTOMER}/{COLLECTION}/b.jpg")  # a marker
+    # When the customer deletes the collection
+    status, body = api.call("http_delete_collection")
+    # Then every version and delete marker under it is gone, and nothing else
+    assert (status, body["deleted_photos"], body["done"]) == (200, 4, True)
+    assert _versions(api, f"uploads/{CUSTOMER}/{COLLECTION}/") == []
+    assert [v["Key"] for v in _versions(api, "uploads/")] == [f"uploads/{CUSTOMER}/kept/c.jpg",
+                                                               f"uploads/{OTHER}/{COLLECTION}/d.jpg"]
+    # And once nothing of it is left, deleting it again is a 404
+    assert api.call("http_delete_collection")[0] == 404
+
+
+def test_a_collection_with_more_photos_than_one_call_allows_is_finished_by_repeating_the_delete(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from faceapi import photos
+
+    from facestore import s3_purge
+
+    # Given a collection with 5 photos, and calls that delete 2 per page with time for one page each
+    api.create_collection()
+    for n in range(5):
+        _upload(api, CUSTOMER, COLLECTION, f"p{n}.jpg")
+    monkeypatch.setattr(s3_purge, "PAGE_SIZE", 2)
+    calls: list[tuple[int, Any]] = []
+    original = s3_purge.purge_prefix
+
+    def one_page(*args: Any, **kwargs: Any) -> tuple[int, bool]:
+        pages = iter([10.0**9, 0.0])  # time for the first page, none after it
+        kwargs["time_left"], kwargs["margin"] = (lambda: next(pages, 0.0)), 1.0
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(photos, "purge_prefix", one_page)
+    # When it deletes the collection, and repeats while the answer says photos remain
+    while True:
+        status, body = api.call("http_delete_collection")
+        calls.append((status, body.get("deleted_photos"), body.get("done")))
+        if status != 200 or body["done"]:
+            break
+    # Then the first call deletes the collection and 2 photos, the next ones the rest, and none is left
+    assert calls == [(200, 2, False), (200, 2, False), (200, 1, True)]
+    assert api.call("http_describe_collection")[0] == 404
+    assert _versions(api, f"uploads/{CUSTOMER}/{COLLECTION}/") == []
+    assert api.call("http_delete_collection")[0] == 404
 
 @pytest.mark.parametrize("collection_id", ["../etc", "a#b", "a/b", "x" * 256, "", "naïve", "a b", "a\u0000b", "%2e%2e"])
 def test_hostile_collection_ids_are_400(api: Api, collection_id: str) -> None:

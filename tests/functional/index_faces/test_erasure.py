@@ -75,9 +75,27 @@ def test_a_recreated_collection_never_receives_the_old_ones_faces(stack: Stack) 
     stack.store.delete_collection(CUSTOMER, COLLECTION)
     stack.store.create_collection(CUSTOMER, COLLECTION, MODEL_VERSION)
     assert failures(stack.invoke(event)) == []
-    # Then the new collection has neither its faces nor its status
+    # Then the new collection has neither its faces nor its status, and the old upload is purged
     assert stack.face_count() == 0 and stack.faces("obama.jpg") == [] and stack.status("obama.jpg") is None
-    # while an upload for the new collection indexes as usual
+    assert stack.versions(f"{KEY}/obama.jpg") == []
+    # while an upload for the new collection indexes as usual and is kept
     new = stack.store.get_collection(CUSTOMER, COLLECTION).generation
     fresh = stack.put_event(f"{KEY}/obama2.jpg", photo("obama2.jpg"), {"collection-generation": new})
     assert failures(stack.invoke(fresh)) == [] and stack.face_count() == 1
+    assert len(stack.versions(f"{KEY}/obama2.jpg")) == 1
+
+
+def test_an_old_collections_upload_is_purged_without_touching_the_new_upload_of_the_same_name(stack: Stack) -> None:
+    # Given an upload for the collection as it was, then the collection re-created and the same name uploaded
+    old = stack.store.get_collection(CUSTOMER, COLLECTION).generation
+    stale = stack.put_event(f"{KEY}/obama.jpg", photo("obama.jpg"), {"collection-generation": old})
+    stack.store.delete_collection(CUSTOMER, COLLECTION)
+    stack.store.create_collection(CUSTOMER, COLLECTION, MODEL_VERSION)
+    new = stack.store.get_collection(CUSTOMER, COLLECTION).generation
+    fresh = stack.put_event(f"{KEY}/obama.jpg", photo("obama2.jpg"), {"collection-generation": new})
+    assert len(stack.versions(f"{KEY}/obama.jpg")) == 2
+    # When the new upload is indexed and the old upload's event arrives late (naming its own version)
+    assert failures(stack.invoke(fresh)) == [] and stack.face_count() == 1
+    assert failures(stack.invoke(stale)) == []
+    # Then only the old version is purged: the new one and its face stay
+    assert len(stack.versions(f"{KEY}/obama.jpg")) == 1 and stack.face_count() == 1

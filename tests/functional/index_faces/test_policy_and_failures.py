@@ -75,12 +75,14 @@ def test_registry_outage_is_retried_and_the_object_kept(stack: Stack) -> None:
     assert stack.engine.calls == 0
 
 
-def test_unknown_collection_is_rejected(stack: Stack) -> None:
-    response = stack.invoke(stack.put_event(f"uploads/{CUSTOMER}/nope/obama.jpg", photo("obama.jpg")))
+def test_unknown_collection_is_rejected_and_its_upload_purged(stack: Stack) -> None:
+    # an upload URL issued before its collection was deleted: the photo must not outlive the collection
+    key = f"uploads/{CUSTOMER}/nope/obama.jpg"
+    response = stack.invoke(stack.put_event(key, photo("obama.jpg")))
     assert failures(response) == []
     status = stack.status("obama.jpg", collection="nope")
     assert (status.status, status.reason_code) == ("REJECTED_COLLECTION", "COLLECTION_NOT_FOUND")
-    assert stack.engine.calls == 0
+    assert stack.engine.calls == 0 and stack.versions(key) == []
 
 
 def test_another_customers_collection_is_rejected(stack: Stack) -> None:

@@ -87,7 +87,19 @@ export class Api {
   }
   describeCollection(id) { return this.request("GET", `/collections/${enc(id)}`); }
   createCollection(id) { return this.request("POST", "/collections", { body: { collection_id: id } }); }
-  deleteCollection(id) { return this.request("DELETE", `/collections/${enc(id)}`); }
+  async deleteCollection(id) {
+    // a very large collection's photos take more than one call: repeat while the API says some remain
+    let result = await this.request("DELETE", `/collections/${enc(id)}`);
+    while (result && result.done === false) {
+      try {
+        result = await this.request("DELETE", `/collections/${enc(id)}`);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) break; // the previous call took the last ones
+        throw err;
+      }
+    }
+    return result;
+  }
   listImages(id, token, max = 24) {
     return this.request("GET", `/collections/${enc(id)}/images`, { query: { next_token: token, max_results: max } });
   }

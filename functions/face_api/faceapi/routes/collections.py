@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from faceapi import deps, images, views
+from faceapi import deps, images, photos, views
 from faceapi import models as m
 from faceapi.errors import ResourceNotFound
 from faceapi.quotas import check_collection_quota
@@ -60,13 +61,29 @@ def describe_collection(d: deps.Container, collection_id: CollectionPath) -> m.C
 
 
 @router.delete("/collections/<collection_id>", tags=["collections"],
-               summary="Delete a collection with its faces, users, image statuses and index",
+               summary="Delete a collection with its faces, users, image statuses, index and uploaded photos",
                middlewares=[requires("delete", deps.gate)], responses=m.ERROR_RESPONSES)
 def delete_collection(d: deps.Container, collection_id: CollectionPath) -> m.DeletedCollection:
+    """The store's items first (searches stop finding its faces at once), then the photos, as many as the
+    call's time allows; a repeated call finishes the photos of a collection already deleted."""
     customer_id = current_customer_id(router)
-    d.store.delete_collection(customer_id, collection_id)
-    d.index.drop(customer_id, collection_id)
-    return m.DeletedCollection(collection_id=collection_id)
+    try:
+        d.store.delete_collection(customer_id, collection_id)
+        existed = True
+    except CollectionNotFound:
+        existed = False
+    else:
+        d.index.drop(customer_id, collection_id)
+    deleted, done = photos.purge_collection_photos(d, customer_id, collection_id, _remaining_seconds())
+    if not existed and not deleted:
+        raise CollectionNotFound(collection_id)
+    return m.DeletedCollection(collection_id=collection_id, deleted_photos=deleted, done=done)
+
+
+def _remaining_seconds() -> Callable[[], float] | None:
+    """The invocation's time left, when the resolver has a Lambda context that can tell it."""
+    remaining = getattr(getattr(router, "lambda_context", None), "get_remaining_time_in_millis", None)
+    return (lambda: remaining() / 1000) if callable(remaining) else None
 
 
 @router.post("/collections/<collection_id>/uploads", tags=["uploads"],
