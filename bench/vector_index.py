@@ -269,7 +269,8 @@ def _cold(m: np.ndarray, ids: np.ndarray, meta: MetaColumns) -> None:
         rss, page, maps = statistics.median(resident), statistics.median(cached), statistics.median(mapped)
         print(f"vector_index resident memory per 1M faces after a cold load + 21 searches: {rss + page + maps:,.0f} "
               f"MiB "
-              f"(target <= 300 MiB) = process RSS growth {rss:,.0f} MiB (onnxruntime's 4-bit codes 61, scales 15, "
+              f"(target <= 300 MiB) = process RSS growth {rss:,.0f} MiB (onnxruntime's 4-bit codes 61 and int8 "
+              f"kernels' scales + block sums 31, scales 15, "
               f"fine code 122, error norms 8, ids 34) + the row file's page cache {page:,.1f} MiB "
               f"+ mapped {maps:,.0f} MiB", flush=True)
 

@@ -9,14 +9,16 @@ the change log compacted by `maybe_snapshot` when the delta has grown.
 
 Search is float32 `matrix @ query` (BLAS GEMV over a dimension-major base, see snapshots.py) then a
 threshold cut and argpartition top-k. A base of at least `scan_min_rows` faces (65,536) is searched by the
-compressed scan instead (scan.py): 4-bit codes scanned by onnxruntime's MatMulNBits, a finer 8-bit code for
-the candidates, then fp32 for the rows that can be in the answer; the results and scores are the fp32 scan's.
+compressed scan instead (scan.py): 4-bit codes scanned by onnxruntime's MatMulNBits (int8 query), a finer
+8-bit code for the candidates, then fp32 for the rows that can be in the answer; the results and scores are the
+fp32 scan's.
 Such a base keeps its fp32 rows and result metadata in a local file (rowfile.py, under `spill_dir`, default
 the temp directory: /tmp on Lambda), not in memory; if the file cannot be written it stays in memory.
 
-Memory per 1M faces of a large base: onnxruntime's 4-bit codes 61 MiB, scales 15 MiB, fine code 122 MiB, error
-norms 8 MiB, ids 34 MiB (uuid, ASCII): about 240 MiB (under 300 MiB; the fp32 rows and
-metadata are on disk, out of the page cache). A small base (all in memory) costs about 600 MiB per 1M faces.
+Memory per 1M faces of a large base: onnxruntime's 4-bit codes 61 MiB and its int8 kernels' scales and block sums
+31 MiB, scales 15 MiB, fine code 122 MiB, error norms 8 MiB, ids 34 MiB (uuid, ASCII): about 270 MiB (under
+300 MiB; the fp32 rows and metadata are on disk, out of the page cache). A small base (all in memory) costs about
+600 MiB per 1M faces.
 The cache budget is `cache_mb` (StoreSettings.vector_cache_mb, from VECTOR_CACHE_MB; default 1024):
 least recently used collections are evicted.
 """

@@ -16,6 +16,7 @@ from facestore.scan import (
     dequantize,
     exact_top,
     fine_dequantize,
+    int8_query,
     quantize,
     scan_model,
 )
@@ -52,7 +53,7 @@ def test_the_hand_written_model_is_valid_onnx() -> None:
     node = model.graph.node[0]
     assert (node.op_type, node.domain) == ("MatMulNBits", "com.microsoft")
     attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-    assert attrs == {"K": 128, "N": 1000, "bits": BITS, "block_size": BLOCK, "accuracy_level": 0}
+    assert attrs == {"K": 128, "N": 1000, "bits": BITS, "block_size": BLOCK, "accuracy_level": 4}
     assert [i.name for i in model.graph.initializer] == ["codes", "scales"]
     assert list(model.graph.initializer[0].dims) == [1000, 128 // BLOCK, BLOCK // 2]
 
@@ -77,7 +78,7 @@ def test_the_session_keeps_its_own_copy_of_the_codes(planted) -> None:
     packed[:] = 0x88
     # Then its scores are unchanged, and it holds no 4-bit codes of its own
     np.testing.assert_array_equal(scan.scores(matrix[5]), expected)
-    assert scan.codes.packed.size == 0 and scan.nbytes == len(matrix) * (64 + 16 + 4 + 128 + 4)
+    assert scan.codes.packed.size == 0 and scan.nbytes == len(matrix) * (64 + 32 + 16 + 4 + 128 + 4)
 
 
 @pytest.mark.parametrize("min_cosine", [-1.0, 0.0, 0.363, 0.9])
@@ -204,3 +205,104 @@ def test_index_keeps_rows_in_memory_when_the_local_file_fails(tmp_path) -> None:
     # When searched, Then the answer is still exact, from memory
     hits = index.search(C, K, np.asarray(faces[3].embedding, np.float32), max_faces=1, min_cosine=0.5)
     assert hits[0][0] == faces[3].face_id and index._cache[(C, K)].spill is None
+
+
+def _spiky_query(seed: int, dim: int = 128) -> np.ndarray:
+    """A unit query with one large component: int8 rounding (step max|q| / 127) wipes out most of the others."""
+    q = np.random.default_rng(seed).normal(scale=0.02, size=dim)
+    q[5] = 1.0
+    return (q / np.linalg.norm(q)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def crowded() -> tuple[np.ndarray, np.ndarray]:
+    """3000 unit rows; 300 of them have cosines with a spiky query packed within +-2e-3 of 0.363 (far closer than
+    the codes can tell apart), 30 more within +-2e-3 of 0.8 (a top-10 the codes cannot order)."""
+    q = _spiky_query(21)
+    rng = np.random.default_rng(22)
+    matrix = unit_vectors(3000, 23).astype(np.float64)
+    targets = np.concatenate([0.363 + rng.uniform(-2e-3, 2e-3, 300), 0.8 + rng.uniform(-2e-3, 2e-3, 30)])
+    for row, cosine in enumerate(targets, start=100):
+        w = matrix[row] - (matrix[row] @ q) * q  # a random direction orthogonal to q
+        matrix[row] = cosine * q + np.sqrt(1 - cosine**2) * w / np.linalg.norm(w)
+    return matrix.astype(np.float32), q
+
+
+def test_the_int8_query_kernel_stays_within_the_query_margin(crowded) -> None:
+    # Given the int8-query scan of crowded rows, and queries whose int8 rounding matters
+    matrix, q = crowded
+    codes = quantize(matrix)
+    scan = CompressedScan(codes)
+    assert scan.accuracy_level == 4
+    recon = dequantize(codes).astype(np.float64)
+    for query in (q, _spiky_query(3), matrix[150], -q):
+        # When scored
+        got = scan.scores(query).astype(np.float64)
+        # Then the kernel scores the rounded query q^ (a fixed point of its own rounding) ...
+        np.testing.assert_allclose(got, recon @ int8_query(query).astype(np.float64), atol=1e-5)
+        # ... and stays within the margin the search adds for it
+        assert np.abs(got - recon @ query.astype(np.float64)).max() <= scan.query_margin(query) + 1e-5
+    assert np.abs(scan.scores(q).astype(np.float64) - recon @ q.astype(np.float64)).max() > 1e-4
+
+
+@pytest.mark.parametrize("min_cosine", [-1.0, 0.362, 0.363, 0.364])
+def test_exact_top_with_an_int8_query_near_the_bound(crowded, min_cosine: float) -> None:
+    # Given rows crowding the threshold and the k-th best, searched with a spiky query through the int8 kernel
+    matrix, q = crowded
+    scan = CompressedScan(quantize(matrix))
+    read: list[int] = []
+
+    def rows(picked: np.ndarray) -> np.ndarray:
+        read.append(picked.size)
+        return matrix[picked]
+
+    for k in (1, 10, 40):
+        # When searched
+        got_rows, got_scores = exact_top(scan, rows, q, k, min_cosine)
+        # Then the answer is the fp32 scan's, ties of the codes resolved by fp32 rows
+        want_rows, want_scores = fp32_top(matrix, q, k, min_cosine)
+        assert got_rows.tolist() == want_rows.tolist()
+        np.testing.assert_allclose(got_scores, want_scores, atol=1e-6)
+    assert max(read) > 10  # the codes could not decide the crowd: fp32 rows were read
+
+
+def test_a_kernel_outside_the_bound_falls_back_to_the_float_query(crowded, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a query rounding that is not the kernel's (100 levels: the kernel's own rounding moves it again)
+    from facestore import scan as scan_module
+
+    matrix, q = crowded
+    monkeypatch.setattr(scan_module, "_QUERY_LEVELS", 100)
+    # When the scan is built
+    scan = CompressedScan(quantize(matrix))
+    # Then its self-check refuses the int8 kernel, and the float-query scan is exact
+    assert scan.accuracy_level == 0 and scan.query_margin(q) == 0.0
+    recon = dequantize(quantize(matrix)).astype(np.float64)
+    assert np.abs(scan.scores(q).astype(np.float64) - recon @ q.astype(np.float64)).max() <= 1e-5
+    got_rows, _ = exact_top(scan, matrix.__getitem__, q, 10, 0.363)
+    assert got_rows.tolist() == fp32_top(matrix, q, 10, 0.363)[0].tolist()
+
+
+def _ternary_rows(n: int, seed: int, dim: int = 128) -> np.ndarray:
+    """Rows of values in {-a, 0, a}, each block holding a +-a: both codes represent them exactly."""
+    rng = np.random.default_rng(seed)
+    signs = rng.choice(np.array([-1.0, 0.0, 1.0]), p=[0.15, 0.7, 0.15], size=(n, dim))
+    signs[:, ::BLOCK] = rng.choice(np.array([-1.0, 1.0]), size=(n, dim // BLOCK))
+    return (signs / np.sqrt((signs != 0).sum(axis=1, keepdims=True))).astype(np.float32)
+
+
+def test_exact_top_when_only_the_query_rounding_separates_rows() -> None:
+    # Given rows both codes hold exactly (their error bounds ~0: only the int8 query's rounding makes the kernel's
+    # scores differ from the true ones), with top scores closer together than that rounding moves them
+    matrix = _ternary_rows(20_000, 31)
+    scan = CompressedScan(quantize(matrix))
+    assert float(scan.codes.residuals.max()) < 1e-5 and float(scan.codes.fine_residuals.max()) < 1e-5
+    for query in (_spiky_query(32), _spiky_query(33), unit_vectors(1, 34)[0]):
+        assert scan.query_margin(query) > 1e-3
+        for min_cosine in (-1.0, 0.3):
+            for k in (1, 10, 40):
+                # When searched
+                got_rows, got_scores = exact_top(scan, matrix.__getitem__, query, k, min_cosine)
+                # Then the answer is the fp32 scan's
+                want_rows, want_scores = fp32_top(matrix, query, k, min_cosine)
+                assert got_rows.tolist() == want_rows.tolist()
+                np.testing.assert_allclose(got_scores, want_scores, atol=1e-6)
