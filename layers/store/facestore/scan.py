@@ -12,7 +12,9 @@ r = ||v - v'|| explicitly (rounded up). For a unit query q, |q·v - q·v'| <= r 
 vector whose true cosine reaches a bound t has an approximate score >= t - r. The search re-ranks in fp32
 every vector whose approximate score plus its r reaches the bound (the threshold, or the k-th best exact
 score found so far): the result and its scores are those of the fp32 scan, not an approximation. The int8
-query's rounding adds its own bound (`CompressedScan.query_margin`, ~0.005 for an embedding).
+query's rounding adds its own bound (`CompressedScan.query_margin`, ~0.005 for an embedding). The kernel adds r
+itself (as MatMulNBits' bias), so its output is each row's upper bound; one pass over it gives a pool of the
+best few thousand rows, which holds every candidate unless the data crowd the top (then a second pass).
 
 Memory (issue 11: at most 300 MiB per 1M faces, everything counted): the fp32 rows are not kept in memory. A finer
 second code refines the candidates: 8 bits per dimension on the same block scales (`fine`, 128 bytes a face) with
@@ -21,7 +23,7 @@ almost every candidate; fp32 rows are read (from a local file, rowfile.py) only 
 answer: the answer's own rows (their similarities are the fp32 ones) and the few whose fine bound straddles the
 k-th best or the threshold. onnxruntime prepacks its own copy of the 4-bit codes, so ours is dropped once the
 session exists. Resident per 1M faces: ORT's packed codes ~61 MiB and, for its int8 kernels, its own scales and
-block sums ~31 + our scales 15 + fine 122 + residuals 8.
+block sums ~31, its copy of the residuals 4 + our scales 15 + fine 122 + residuals 8.
 """
 
 from __future__ import annotations
@@ -100,12 +102,14 @@ def _error_norm(rows: npt.NDArray[np.float32], recon: npt.NDArray[np.float32]) -
 
 
 def fine_scores(codes: Codes, rows: npt.NDArray[np.intp], query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Scores of these rows from the fine code (the true cosine of row i is within fine_residuals[i] + slack),
-    computed exactly as its reconstruction times the query."""
-    m, blocks = len(rows), codes.scales.shape[1]
-    levels = codes.fine[rows].astype(np.float32).reshape(m, blocks, BLOCK)
-    per_block = np.einsum("mbk,bk->mb", levels, query.reshape(blocks, BLOCK))
-    return (per_block * (codes.scales[rows] * _FINE_STEP)).sum(axis=1, dtype=np.float32)
+    """Scores of these rows from the fine code (the true cosine of row i is within fine_residuals[i] * |q| + slack),
+    its reconstruction times the query in float32: per block level . query (one matrix product against the query
+    laid out block-diagonally), times the block's step."""
+    dim = codes.fine.shape[1]
+    by_block = np.zeros((dim, dim // BLOCK), dtype=np.float32)
+    by_block[np.arange(dim), np.arange(dim) // BLOCK] = query
+    per_block = codes.fine[rows].astype(np.float32) @ by_block
+    return np.einsum("mb,mb->m", per_block, codes.scales[rows]) * _FINE_STEP
 
 
 def fine_dequantize(codes: Codes) -> npt.NDArray[np.float32]:
@@ -169,18 +173,21 @@ def _external_tensor(name: str, elem_type: int, dims: tuple[int, ...]) -> bytes:
 
 
 def scan_model(n: int, dim: int, accuracy_level: int = ACCURACY_LEVEL) -> bytes:
-    """ONNX model: scores (1, n) = MatMulNBits(query (1, dim), codes, scales); codes and scales are external
-    initializers the session is handed from memory (no copy into the model)."""
+    """ONNX model: bounds (1, n) = MatMulNBits(query (1, dim), codes, scales, bias=residuals); codes, scales and
+    residuals are external initializers the session is handed from memory (no copy into the model). The bias
+    makes each output the approximate score plus its row's error norm, in the kernel's own output pass."""
     attributes = b"".join(_field(5, _field(1, name) + _field(3, value) + _field(20, 2))
                           for name, value in (("K", dim), ("N", n), ("bits", BITS), ("block_size", BLOCK),
                                               ("accuracy_level", accuracy_level)))
-    node = (_field(1, "query") + _field(1, "codes") + _field(1, "scales") + _field(2, "scores")
+    inputs = ("query", "codes", "scales", "", "", "residuals")  # no zero points (8, implied), no g_idx
+    node = (b"".join(_field(1, name) for name in inputs) + _field(2, "bounds")
             + _field(3, "scan") + _field(4, "MatMulNBits") + attributes + _field(7, "com.microsoft"))
     graph = (_field(1, node) + _field(2, "facestore_scan")
              + _field(5, _external_tensor("codes", _UINT8, (n, dim // BLOCK, BLOCK // 2)))
              + _field(5, _external_tensor("scales", _FLOAT, (n * (dim // BLOCK),)))
+             + _field(5, _external_tensor("residuals", _FLOAT, (n,)))
              + _field(11, _value_info("query", _FLOAT, (1, dim)))
-             + _field(12, _value_info("scores", _FLOAT, (1, n))))
+             + _field(12, _value_info("bounds", _FLOAT, (1, n))))
     opsets = _field(8, _field(1, "") + _field(2, 21)) + _field(8, _field(1, "com.microsoft") + _field(2, 1))
     return _field(1, 10) + _field(2, "facestore") + _field(7, graph) + opsets
 
@@ -200,11 +207,11 @@ class CompressedScan:
 
     def __init__(self, codes: Codes, accuracy_level: int = ACCURACY_LEVEL) -> None:
         n, blocks, _ = codes.packed.shape
-        self.residual_max = float(codes.residuals.max(initial=0.0)) + _SLACK
         # the largest 4-bit reconstruction norm, rounded up (computed before the codes are dropped)
         self.code_norm_max = _code_norm_max(codes.packed, codes.scales)
         scales = np.ascontiguousarray(codes.scales)
         self._scales_flat = scales.reshape(-1)
+        self._residuals = np.ascontiguousarray(codes.residuals, dtype=np.float32)
         self.accuracy_level = accuracy_level
         self._session = self._make_session(codes.packed, n, blocks * BLOCK, accuracy_level)
         if accuracy_level and not self._kernel_within_bound(codes):
@@ -212,7 +219,7 @@ class CompressedScan:
                            extra={"accuracy_level": accuracy_level})
             self.accuracy_level = 0
             self._session = self._make_session(codes.packed, n, blocks * BLOCK, 0)
-        self.codes = Codes(np.zeros((0, blocks, BLOCK // 2), dtype=np.uint8), scales, codes.residuals,
+        self.codes = Codes(np.zeros((0, blocks, BLOCK // 2), dtype=np.uint8), scales, self._residuals,
                            codes.fine, codes.fine_residuals)
         self.n = n
 
@@ -228,8 +235,9 @@ class CompressedScan:
         # read at run time from our array, which stays alive with this object.
         codes = ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(packed))
         scales = ort.OrtValue.ortvalue_from_numpy(self._scales_flat)
-        options.add_external_initializers(["codes", "scales"], [codes, scales])
-        self._scales = scales
+        residuals = ort.OrtValue.ortvalue_from_numpy(self._residuals)
+        options.add_external_initializers(["codes", "scales", "residuals"], [codes, scales, residuals])
+        self._inputs = (scales, residuals)
         return ort.InferenceSession(scan_model(n, dim, accuracy_level), options, providers=["CPUExecutionProvider"])
 
     def _kernel_within_bound(self, codes: Codes, rows: int = 4096) -> bool:
@@ -253,24 +261,31 @@ class CompressedScan:
     @property
     def nbytes(self) -> int:
         """Resident bytes: onnxruntime's packed codes (and, for its int8 kernels, its copy of the scales and the
-        block sums) plus ours (scales, error norms, fine code)."""
+        block sums), its copy of the residuals (the bias), plus ours (scales, error norms, fine code)."""
         per_block = BLOCK // 2 + (8 if self.accuracy_level else 0)
-        return self.n * self.codes.scales.shape[1] * per_block + self.codes.nbytes
+        return self.n * (self.codes.scales.shape[1] * per_block + 4) + self.codes.nbytes
 
     def query_margin(self, query: npt.NDArray[np.float32]) -> float:
         """The bound on |q.v' - (the kernel's score)| from the kernel's int8 rounding of the query (0 without)."""
-        if not self.accuracy_level:
-            return 0.0
-        q = np.asarray(query, dtype=np.float32)
-        error = float(np.linalg.norm(q.astype(np.float64) - int8_query(q)))
-        return error * self.code_norm_max * (1 + 1e-6)
+        return self.bounds(query)[1] if self.accuracy_level else 0.0
+
+    def bounds(self, query: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], float]:
+        """(upper, margin): upper[i] + margin + slack >= the true cosine of row i with a unit query (upper is the
+        approximate score plus residuals[i]; scale the residuals by |q| for another norm). margin covers the int8
+        query's rounding."""
+        q = np.ascontiguousarray(query, dtype=np.float32)
+        margin = 0.0
+        if self.accuracy_level:
+            rounded = int8_query(q)
+            margin = float(np.linalg.norm(q.astype(np.float64) - rounded)) * self.code_norm_max * (1 + 1e-6)
+            q = rounded
+        out = self._session.run(["bounds"], {"query": q[None, :]})
+        return np.asarray(out[0], dtype=np.float32).reshape(-1), margin
 
     def scores(self, query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """(n,) approximate cosines; the true one of row i is within residuals[i] * |q| + query_margin(q) +
-        slack."""
-        q = np.ascontiguousarray(query, dtype=np.float32)
-        out = self._session.run(["scores"], {"query": (int8_query(q) if self.accuracy_level else q)[None, :]})
-        return np.asarray(out[0], dtype=np.float32).reshape(-1)
+        """(n,) approximate cosines (for checks); the true one of row i is within residuals[i] * |q| +
+        query_margin(q) + slack."""
+        return self.bounds(query)[0] - self._residuals
 
 
 def int8_query(query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -296,24 +311,22 @@ def _code_norm_max(packed: npt.NDArray[np.uint8], scales: npt.NDArray[np.float32
     return float(np.sqrt(top)) * (1 + 1e-9)
 
 
-def _best_rows(approx: npt.NDArray[np.float32], g: int) -> npt.NDArray[np.intp]:
-    """About 4g rows (at least g when that many are live) among the best approximate scores, without sorting
-    them all: a cut-off from a strided sample, checked exactly, lowered until enough rows clear it."""
-    n = approx.size
-    step = n // (64 * g)
+def _pool(scores: npt.NDArray[np.float32], size: int) -> tuple[npt.NDArray[np.intp], float]:
+    """(rows, cut): every row whose score is >= cut, about `size` of them (at least size // 4 when that many are
+    live), found with one pass over the scores; the cut comes from the top of a strided sample of ~size scores."""
+    step = scores.size // size
     if step >= 2:
-        sample = np.sort(approx[::step])[::-1]
-        for rank in (4 * g // step, 16 * g // step, 64 * g // step):
-            cut = sample[min(rank, sample.size - 1)]
+        sample = scores[::step]
+        rank = min(max(size // step, 4), sample.size - 1)
+        for _ in range(3):
+            cut = float(np.partition(sample, sample.size - 1 - rank)[sample.size - 1 - rank])
             if not np.isfinite(cut):
                 break
-            rows = np.flatnonzero(approx >= cut)
-            if rows.size >= g:
-                return rows if rows.size <= 64 * g else rows[np.argpartition(-approx[rows], g - 1)[:g]]
-    live = np.flatnonzero(np.isfinite(approx))
-    if live.size <= g:
-        return live
-    return live[np.argpartition(-approx[live], g - 1)[:g]]
+            rows = np.flatnonzero(scores >= cut)
+            if rows.size >= size // 4:
+                return rows, cut
+            rank = min(4 * rank, sample.size - 1)
+    return np.flatnonzero(np.isfinite(scores)), -np.inf
 
 
 RowReader = Callable[[npt.NDArray[np.intp]], npt.NDArray[np.float32]]
@@ -329,20 +342,28 @@ def exact_top(scan: CompressedScan, read_rows: RowReader, query: npt.NDArray[np.
     q = np.ascontiguousarray(query, dtype=np.float32)
     norm = float(np.linalg.norm(q.astype(np.float64)))  # the bounds scale with |q| (1 for an embedding)
     codes = scan.codes
-    approx = scan.scores(q)
+    # upper[i] + extra bounds row i's true cosine: the 4-bit score plus its error bounds (residual, query rounding)
+    upper, extra = scan.bounds(q)
+    if norm > 1.0:  # the kernel added residuals * 1
+        upper += codes.residuals * np.float32(norm - 1.0)
     if dead is not None:
-        approx[dead] = -np.inf
-    extra = scan.query_margin(q) + _SLACK  # the int8 query's rounding (and float sums) on every 4-bit score
+        upper[dead] = -np.inf
+    extra += _SLACK
     bound = float(min_cosine)
-    # The fine lower bounds of some of the best approximate rows give a k-th best, which lifts the bound (any k
-    # rows whose true cosines are known to reach L prove that the answer's k-th does); every row that could beat
-    # it is then among the candidates.
-    guess = _best_rows(approx, max(k, first_guess))
+    # One pass over the bounds gives a pool: every row above a cut, a few thousand of them. The fine lower bounds of
+    # the pool's g best give a k-th best, which lifts the bound (any k rows whose true cosines are known to reach L
+    # prove that the answer's k-th does). Only rows with upper + extra >= bound can be in the answer: if
+    # bound - extra is above the pool's cut they are all in the pool, else one more pass finds them.
+    g = max(k, first_guess)
+    pool, cut = _pool(upper, 64 * g)
+    guess = pool if pool.size <= g else pool[np.argpartition(-upper[pool], g - 1)[:g]]
     if guess.size >= k:
         low = fine_scores(codes, guess, q) - codes.fine_residuals[guess] * norm - _SLACK
         bound = max(bound, float(np.partition(low, low.size - k)[low.size - k]))
-    candidates = np.flatnonzero(approx >= bound - scan.residual_max * norm - extra)
-    candidates = candidates[approx[candidates] + codes.residuals[candidates] * norm + extra >= bound]
+    if bound - extra >= cut:
+        candidates = pool[upper[pool] >= bound - extra]
+    else:
+        candidates = np.flatnonzero(upper >= bound - extra)
     fine = fine_scores(codes, candidates, q)
     margin = codes.fine_residuals[candidates] * norm + _SLACK
     if candidates.size > k:  # the k-th best fine lower bound: nothing below it can be in the answer

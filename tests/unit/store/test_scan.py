@@ -54,8 +54,10 @@ def test_the_hand_written_model_is_valid_onnx() -> None:
     assert (node.op_type, node.domain) == ("MatMulNBits", "com.microsoft")
     attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
     assert attrs == {"K": 128, "N": 1000, "bits": BITS, "block_size": BLOCK, "accuracy_level": 4}
-    assert [i.name for i in model.graph.initializer] == ["codes", "scales"]
+    assert list(node.input) == ["query", "codes", "scales", "", "", "residuals"]  # the residuals are the bias
+    assert [i.name for i in model.graph.initializer] == ["codes", "scales", "residuals"]
     assert list(model.graph.initializer[0].dims) == [1000, 128 // BLOCK, BLOCK // 2]
+    assert list(model.graph.initializer[2].dims) == [1000]
 
 
 def test_residuals_bound_the_reconstruction_error(planted) -> None:
@@ -78,7 +80,7 @@ def test_the_session_keeps_its_own_copy_of_the_codes(planted) -> None:
     packed[:] = 0x88
     # Then its scores are unchanged, and it holds no 4-bit codes of its own
     np.testing.assert_array_equal(scan.scores(matrix[5]), expected)
-    assert scan.codes.packed.size == 0 and scan.nbytes == len(matrix) * (64 + 32 + 16 + 4 + 128 + 4)
+    assert scan.codes.packed.size == 0 and scan.nbytes == len(matrix) * (64 + 32 + 4 + 16 + 4 + 128 + 4)
 
 
 @pytest.mark.parametrize("min_cosine", [-1.0, 0.0, 0.363, 0.9])
@@ -306,3 +308,25 @@ def test_exact_top_when_only_the_query_rounding_separates_rows() -> None:
                 want_rows, want_scores = fp32_top(matrix, query, k, min_cosine)
                 assert got_rows.tolist() == want_rows.tolist()
                 np.testing.assert_allclose(got_scores, want_scores, atol=1e-6)
+
+
+@pytest.mark.parametrize("near", [0, 6000])
+def test_exact_top_over_a_pool_and_past_it(near: int) -> None:
+    # Given 40,000 rows (enough for the one-pass pool of a few thousand best approximate scores), and either none
+    # or 6000 rows near the query (then every candidate cannot be in the pool: a second pass finds them)
+    matrix = unit_vectors(40_000, 41)
+    q = matrix[7].copy()
+    rng = np.random.default_rng(42)
+    noisy = q + rng.normal(scale=0.02, size=(near, 128)).astype(np.float32)
+    matrix[100:100 + near] = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+    scan = CompressedScan(quantize(matrix))
+    dead = np.zeros(len(matrix), dtype=bool)
+    dead[[7, 150, 39_999]] = True
+    for query in (q, unit_vectors(1, 43)[0], matrix[20_000]):
+        for k, min_cosine in ((1, -1.0), (10, 0.363), (10, -1.0), (100, 0.5)):
+            # When searched
+            rows, scores = exact_top(scan, matrix.__getitem__, query, k, min_cosine, dead)
+            # Then the answer is the fp32 scan's
+            want_rows, want_scores = fp32_top(matrix, query, k, min_cosine, dead)
+            assert rows.tolist() == want_rows.tolist()
+            np.testing.assert_allclose(scores, want_scores, atol=1e-6)
