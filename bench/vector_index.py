@@ -188,6 +188,7 @@ def run() -> None:
     queries = rng.standard_normal((60, DIM)).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     _line(len(m), _warm(compressed, "planted", queries, MIN_COSINE), _faiss(m, queries))
+    _stages(compressed, queries)
     worst = _warm(compressed, "planted", queries[:20], -1.0)
     print(f"vector_index warm search n={len(m):>9,}, no threshold (top-k over all): p50 "
           f"{_pct(worst, 50):6.2f} ms  p95 {_pct(worst, 95):6.2f} ms", flush=True)
@@ -211,6 +212,33 @@ def _line(n: int, ours: list[float], theirs: list[float] | None) -> None:
         line += (f"; faiss IndexFlatIP p50 {_pct(theirs, 50):6.2f} ms -> faiss/ours "
                  f"{statistics.median(theirs) / statistics.median(ours):.2f}x")
     print(line, flush=True)
+
+
+def _stages(index: VectorIndex, queries: np.ndarray) -> None:
+    """Where one warm 1M query's time goes: the scan kernel, the selection of candidates, the fine code's
+    refinement, the fp32 rows read from the local file (medians over the queries)."""
+    from facestore.scan import exact_top
+
+    state = index._cache[(C, "planted")]
+    scan = state.base_scan(index.scan_min_rows, index.spill_dir)
+    if scan is None:
+        return
+    runs: list[dict[str, float]] = []
+    for q in queries:
+        stages: dict[str, float] = {}
+        exact_top(scan, state.base_rows_fp32, q, MAX_FACES, MIN_COSINE, state.base_dead if state.dead_count else None,
+                  stages=stages)
+        runs.append(stages)
+
+    def med(key: str, scale: float = 1000.0) -> float:
+        return statistics.median(r[key] for r in runs) * scale
+
+    print(f"vector_index one warm query n={len(scan):,} at {MIN_COSINE} (median of {len(runs)}): scan kernel "
+          f"{med('scan'):.2f} ms (MatMulNBits 4-bit, accuracy_level {scan.accuracy_level}: int8 query), selection "
+          f"{med('select'):.2f} ms (pool of the best upper bounds + the guess's fine bounds), fine refinement "
+          f"{med('fine'):.2f} ms ({med('fine_rows', 1):.0f} rows), fp32 rows read {med('read'):.2f} ms "
+          f"({med('read_rows', 1):.0f} rows, pread); the rest of the p50 above is VectorIndex.search's own "
+          f"(version check, ids)", flush=True)
 
 
 def _mapped_mib(marker: str) -> float:

@@ -29,6 +29,7 @@ block sums ~31, its copy of the residuals 4 + our scales 15 + fine 122 + residua
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -334,16 +335,22 @@ RowReader = Callable[[npt.NDArray[np.intp]], npt.NDArray[np.float32]]
 
 def exact_top(scan: CompressedScan, read_rows: RowReader, query: npt.NDArray[np.float32], k: int,
               min_cosine: float, dead: npt.NDArray[np.bool_] | None = None,
-              first_guess: int = 64) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+              first_guess: int = 64, stages: dict[str, float] | None = None,
+              ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
     """The rows (indices, fp32 cosines) of the exact top-k with cosine >= min_cosine, best first.
 
     `read_rows(sorted indices)` returns those rows' fp32 vectors; it is called once, for the rows that can be in
-    the answer after both codes' bounds (the answer's rows and the few the fine bound cannot decide)."""
+    the answer after both codes' bounds (the answer's rows and the few the fine bound cannot decide). `stages`,
+    if given, receives the seconds of each stage (scan, select, fine, read) and the counts of fine-scored and
+    read rows (for the benchmark)."""
+    clock = time.perf_counter
+    started = clock()
     q = np.ascontiguousarray(query, dtype=np.float32)
     norm = float(np.linalg.norm(q.astype(np.float64)))  # the bounds scale with |q| (1 for an embedding)
     codes = scan.codes
     # upper[i] + extra bounds row i's true cosine: the 4-bit score plus its error bounds (residual, query rounding)
     upper, extra = scan.bounds(q)
+    scanned = clock()
     if norm > 1.0:  # the kernel added residuals * 1
         upper += codes.residuals * np.float32(norm - 1.0)
     if dead is not None:
@@ -364,13 +371,19 @@ def exact_top(scan: CompressedScan, read_rows: RowReader, query: npt.NDArray[np.
         candidates = pool[upper[pool] >= bound - extra]
     else:
         candidates = np.flatnonzero(upper >= bound - extra)
+    selected = clock()
     fine = fine_scores(codes, candidates, q)
     margin = codes.fine_residuals[candidates] * norm + _SLACK
     if candidates.size > k:  # the k-th best fine lower bound: nothing below it can be in the answer
         low = fine - margin
         bound = max(bound, float(np.partition(low, low.size - k)[low.size - k]))
+    fine_rows = candidates.size
     candidates = np.sort(candidates[fine + margin >= bound])
+    refined = clock()
     exact = np.asarray(read_rows(candidates), dtype=np.float32) @ q if candidates.size else np.zeros(0, np.float32)
+    if stages is not None:
+        stages.update(scan=scanned - started, select=selected - scanned, fine=refined - selected,
+                      read=clock() - refined, fine_rows=fine_rows, read_rows=candidates.size)
     keep = exact >= min_cosine
     candidates, exact = candidates[keep], exact[keep]
     if candidates.size > k:
