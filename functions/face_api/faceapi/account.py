@@ -11,14 +11,15 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from faceapi.models import Model
 from facepolicy.model import Customer
 from facepolicy.policy import POLICY_PATH, Policy, decide
 
 
 # ---------------------------------------------------------------- models
-class OperationAccess(BaseModel):
+class OperationAccess(Model):
     """One operation and the policy's decision for the caller."""
 
     operation: str = Field(examples=["search"])
@@ -31,7 +32,7 @@ class OperationAccess(BaseModel):
     references: list[str] = Field(default_factory=list, description="The refusing rule's references.")
 
 
-class Me(BaseModel):
+class Me(Model):
     customer_id: str
     name: str
     sector: str
@@ -43,7 +44,7 @@ class Me(BaseModel):
     policy_sha256: str
 
 
-class PolicyRule(BaseModel):
+class PolicyRule(Model):
     id: str
     sectors: list[str]
     deny: list[str]
@@ -51,7 +52,7 @@ class PolicyRule(BaseModel):
     references: list[str]
 
 
-class PolicyDocument(BaseModel):
+class PolicyDocument(Model):
     """The usage policy as data: what each operation and sector is, and the rules with their reasons."""
 
     version: int

@@ -4,6 +4,10 @@ Requests forbid unknown fields and take numbers strictly (`"5"` or `true` for an
 integral number such as `5.0` is an integer, as JSON Schema says). Optional fields are left out, not
 sent as null. Responses are plain models built by the routes from the store's and engine's value types.
 The statuses and error bodies of each route are completed by `faceapi.contract`.
+
+Every model derives from `Model`, whose validators are built on first use (pydantic's `defer_build`), not
+at import: face_api has some 60 models and a container's first request uses a few (building all of them
+took ~75 ms of a cold start here). Validation is the same either way.
 """
 
 from __future__ import annotations
@@ -61,14 +65,20 @@ Base64Image = Annotated[str, Field(description="The image bytes (JPEG or PNG, at
                                    json_schema_extra={"format": "byte", "contentEncoding": "base64"})]
 
 
-class Request(BaseModel):
+class Model(BaseModel):
+    """Base of face_api's models: validators built on first use (see the module docstring)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Request(Model):
     """Base of request bodies: unknown fields are an error, numbers are not parsed from strings."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # ---------------------------------------------------------------- shared response parts
-class BoundingBox(BaseModel):
+class BoundingBox(Model):
     """A face box in pixels of the (orientation-corrected) image."""
 
     left: float
@@ -77,13 +87,13 @@ class BoundingBox(BaseModel):
     height: float
 
 
-class Landmark(BaseModel):
+class Landmark(Model):
     type: str
     x: float
     y: float
 
 
-class Quality(BaseModel):
+class Quality(Model):
     brightness: float
     sharpness: float
     yaw: float
@@ -91,7 +101,7 @@ class Quality(BaseModel):
     roll: float
 
 
-class FaceDetail(BaseModel):
+class FaceDetail(Model):
     """A detected face, the same shape as `facesearch detect` prints."""
 
     bounding_box: BoundingBox
@@ -100,7 +110,7 @@ class FaceDetail(BaseModel):
     quality: Quality
 
 
-class ImageSize(BaseModel):
+class ImageSize(Model):
     width: int
     height: int
 
@@ -118,7 +128,7 @@ class CreateCollectionRequest(Request):
     defaults: CollectionDefaults | None = None
 
 
-class CollectionDescription(BaseModel):
+class CollectionDescription(Model):
     collection_id: str
     face_count: int
     user_count: int
@@ -130,12 +140,12 @@ class CollectionDescription(BaseModel):
                                      "engine serving this collection's searches now")
 
 
-class CollectionList(BaseModel):
+class CollectionList(Model):
     collections: list[CollectionDescription]
     next_token: str | None = None
 
 
-class DeletedCollection(BaseModel):
+class DeletedCollection(Model):
     """The collection, its faces, users, statuses and index are gone; its uploaded photos go with them. A very
     large collection may need more than one call for its photos: `done` is false until none is left (repeat
     the DELETE; it answers 404 once nothing of the collection remains)."""
@@ -171,7 +181,7 @@ class CreateUploadRequest(Request):
                     "Default: a new random id.")
 
 
-class UploadTicket(BaseModel):
+class UploadTicket(Model):
     """How to upload: PUT the bytes to `url` with exactly `headers` (they are part of the signature)."""
 
     image_id: str
@@ -182,12 +192,12 @@ class UploadTicket(BaseModel):
     max_bytes: int
 
 
-class UnindexedFace(BaseModel):
+class UnindexedFace(Model):
     bounding_box: BoundingBox | None = None
     reasons: list[str]
 
 
-class ImageStatusResponse(BaseModel):
+class ImageStatusResponse(Model):
     """PENDING until the indexer has processed the upload, then its outcome."""
 
     image_id: str
@@ -203,7 +213,7 @@ class ImageStatusResponse(BaseModel):
 
 
 # ---------------------------------------------------------------- faces
-class StoredFace(BaseModel):
+class StoredFace(Model):
     face_id: str
     image_id: str
     external_image_id: str | None = None
@@ -213,7 +223,7 @@ class StoredFace(BaseModel):
     indexed_at: str | None = None
 
 
-class FaceList(BaseModel):
+class FaceList(Model):
     faces: list[StoredFace]
     next_token: str | None = None
     face_model_version: str
@@ -223,12 +233,12 @@ class DeleteFacesRequest(Request):
     face_ids: list[FaceId] = Field(min_length=1, max_length=4096)
 
 
-class UnsuccessfulFace(BaseModel):
+class UnsuccessfulFace(Model):
     face_id: str
     reasons: list[str]
 
 
-class DeleteFacesResponse(BaseModel):
+class DeleteFacesResponse(Model):
     deleted_faces: list[str]
     unsuccessful_face_deletions: list[UnsuccessfulFace]
 
@@ -273,7 +283,7 @@ class SearchFacesRequest(Request):
     threshold: Threshold = Field(default=80.0, description="Minimum similarity 0-100 (default 80).")
 
 
-class MatchedFace(BaseModel):
+class MatchedFace(Model):
     face_id: str
     image_id: str
     external_image_id: str | None = None
@@ -281,12 +291,12 @@ class MatchedFace(BaseModel):
     user_id: str | None = None
 
 
-class FaceMatch(BaseModel):
+class FaceMatch(Model):
     similarity: float
     face: MatchedFace
 
 
-class SearchByImageResponse(BaseModel):
+class SearchByImageResponse(Model):
     """`searched_face_bounding_box` is null (and `face_matches` empty) when the image has no usable face."""
 
     searched_face_bounding_box: BoundingBox | None
@@ -296,7 +306,7 @@ class SearchByImageResponse(BaseModel):
     face_model_version: str
 
 
-class SearchFacesResponse(BaseModel):
+class SearchFacesResponse(Model):
     searched_face_id: str
     face_matches: list[FaceMatch]
     face_model_version: str
@@ -307,19 +317,19 @@ class CreateUserRequest(Request):
     user_id: UserId
 
 
-class UserDescription(BaseModel):
+class UserDescription(Model):
     user_id: str
     user_status: Literal["ACTIVE", "CREATED"] = Field(description="ACTIVE once faces are associated.")
     face_ids: list[str] = Field(default_factory=list)
     created_at: str | None = None
 
 
-class UserList(BaseModel):
+class UserList(Model):
     users: list[UserDescription]
     next_token: str | None = None
 
 
-class DeletedUser(BaseModel):
+class DeletedUser(Model):
     user_id: str
     status: Literal["DELETED"] = "DELETED"
 
@@ -335,19 +345,19 @@ class DisassociateFacesRequest(Request):
     face_ids: list[FaceId] = Field(min_length=1, max_length=100)
 
 
-class UnsuccessfulAssociation(BaseModel):
+class UnsuccessfulAssociation(Model):
     face_id: str
     reasons: list[str]
     similarity: float | None = None
 
 
-class AssociateFacesResponse(BaseModel):
+class AssociateFacesResponse(Model):
     associated_faces: list[str]
     unsuccessful_face_associations: list[UnsuccessfulAssociation]
     user_status: str
 
 
-class DisassociateFacesResponse(BaseModel):
+class DisassociateFacesResponse(Model):
     disassociated_faces: list[str]
     unsuccessful_face_disassociations: list[UnsuccessfulFace]
     user_status: str
@@ -364,17 +374,17 @@ class SearchUsersRequest(Request):
     user_match_threshold: Threshold = Field(default=DEFAULT_USER_MATCH_THRESHOLD)
 
 
-class MatchedUser(BaseModel):
+class MatchedUser(Model):
     user_id: str
     user_status: str = "ACTIVE"
 
 
-class UserMatch(BaseModel):
+class UserMatch(Model):
     similarity: float
     user: MatchedUser
 
 
-class SearchUsersByImageResponse(BaseModel):
+class SearchUsersByImageResponse(Model):
     searched_face_bounding_box: BoundingBox | None
     searched_face_confidence: float | None
     unsearched_face_count: int
@@ -382,7 +392,7 @@ class SearchUsersByImageResponse(BaseModel):
     face_model_version: str
 
 
-class SearchUsersResponse(BaseModel):
+class SearchUsersResponse(Model):
     searched_user_id: str
     user_matches: list[UserMatch]
     face_model_version: str
@@ -393,7 +403,7 @@ class DetectRequest(Request):
     image: Base64Image
 
 
-class DetectResponse(BaseModel):
+class DetectResponse(Model):
     """The faces as `facesearch detect --json` prints them, largest first."""
 
     image: ImageSize
@@ -407,12 +417,12 @@ class CompareRequest(Request):
     quality_filter: QualityFilter = "NONE"
 
 
-class ComparedFace(BaseModel):
+class ComparedFace(Model):
     similarity: float
     face: FaceDetail
 
 
-class CompareResponse(BaseModel):
+class CompareResponse(Model):
     """As one `facesearch compare --json` line: matches most similar first, unmatched largest first."""
 
     source_face: FaceDetail | None

@@ -13,12 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from faceapi import images, views
 from faceapi import models as m
 from faceapi.deps import Deps
 from faceapi.errors import ResourceNotFound
+from faceapi.models import Model
 from facestore.errors import CollectionNotFound
 from facestore.s3_purge import purge_prefix
 from facestore.uploads import collection_prefix, upload_key
@@ -31,7 +32,7 @@ PURGE_MARGIN_SECONDS = 3.0  # no new page this close to the budget or to the fun
 
 
 # ---------------------------------------------------------------- models
-class PhotoFace(BaseModel):
+class PhotoFace(Model):
     face_id: str
     bounding_box: m.BoundingBox
     confidence: float
@@ -44,12 +45,12 @@ class Photo(m.ImageStatusResponse):
     faces: list[PhotoFace] = Field(default_factory=list)
 
 
-class PhotoList(BaseModel):
+class PhotoList(Model):
     images: list[Photo]
     next_token: str | None = None
 
 
-class ImageUrl(BaseModel):
+class ImageUrl(Model):
     """A presigned GET of the customer's own uploaded image."""
 
     image_id: str
@@ -57,7 +58,7 @@ class ImageUrl(BaseModel):
     expires_in: int = Field(description="Seconds the URL stays valid.")
 
 
-class DeletedImage(BaseModel):
+class DeletedImage(Model):
     image_id: str
     deleted_faces: list[str]
     status: str = "DELETED"

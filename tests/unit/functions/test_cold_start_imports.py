@@ -102,3 +102,15 @@ def test_clients_are_built_without_botocore_scanning_every_service_folder(functi
              "lists = boto3.DEFAULT_SESSION._session.get_component('data_loader')._lists.values(); "
              "assert lists and all(names._names is None for names in lists), 'listed every service'")
     _loaded(function_id, folder, probe)
+
+
+def test_face_api_builds_its_request_and_response_validators_on_first_use() -> None:
+    # pydantic's defer_build: ~60 models, of which a container's first request needs a few
+    probe = ("import pydantic, faceapi.models as m, faceapi.account, faceapi.photos; "
+             "models = [c for mod in (m, faceapi.account, faceapi.photos) for c in vars(mod).values() "
+             "if isinstance(c, type) and issubclass(c, pydantic.BaseModel) and c.__module__ == mod.__name__]; "
+             "assert len(models) > 30 and all(c.model_config.get('defer_build') for c in models), models; "
+             "built = [c.__name__ for c in models if c.__pydantic_complete__]; assert built == [], built; "
+             "m.CreateCollectionRequest.model_validate({'collection_id': 'c1'}); "
+             "assert m.CreateCollectionRequest.__pydantic_complete__")
+    _loaded("FaceApiFunction", "functions/face_api", probe)
