@@ -175,12 +175,13 @@ def sample_event(function_id: str, env: dict[str, str], api_key: str) -> dict[st
 
 
 def _child_env(function_id: str, backend_info: dict[str, str], cache_dir: str) -> dict[str, str]:
-    """The child's environment: the function's, the models layer as built (read-only in the child, as /opt),
-    and an empty cache directory (a fresh container has no model verification stamps)."""
+    """The child's environment: the function's, Lambda's AWS_EXECUTION_ENV, the models layer as built
+    (read-only in the child, as /opt), and an empty cache directory (a fresh container has no stamps)."""
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONHASHSEED", "PYTHONPATH")}
     env = function_env(function_id, backend_info["endpoint"])
     event = sample_event(function_id, env, backend_info["api_key"])
     return {**keep, **env, "PYTHONDONTWRITEBYTECODE": "1", "BENCH_EVENT": json.dumps(event),
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",  # as Lambda's runtime sets it (facepolicy.runtime)
             "FACESEARCH_MODEL_DIR": backend_info["model_dir"], "FACESEARCH_CACHE_DIR": cache_dir}
 
 

@@ -10,6 +10,10 @@ Tests replace `get_registry`.
 
 from __future__ import annotations
 
+from facepolicy import runtime
+
+runtime.pause_gc()  # Lambda: no garbage collection during init (facepolicy.runtime); the imports follow
+
 import functools
 from collections.abc import Mapping
 from typing import Any
@@ -35,7 +39,8 @@ def compose(environ: Mapping[str, str] | None = None) -> CustomerRegistry:
 @functools.cache
 def get_registry() -> CustomerRegistry:
     """This container's registry: composed on first use, then shared by every request."""
-    return compose()
+    with runtime.init_phase():
+        return compose()
 
 
 def _api_key(event: dict[str, Any]) -> str:
@@ -61,3 +66,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {"isAuthorized": False}
     logger.info("authorized", customer_id=customer_id, request_id=request_id)
     return {"isAuthorized": True, "context": {"customer_id": customer_id}}
+
+
+runtime.end_init()  # Lambda: what init built is frozen out of later collections, which resume

@@ -6,6 +6,10 @@ Every route declares its policy operation; the customer id comes from the author
 
 from __future__ import annotations
 
+from facepolicy import runtime
+
+runtime.pause_gc()  # Lambda: no garbage collection during init (facepolicy.runtime); the imports follow
+
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -16,7 +20,6 @@ from faceapi.docs import add_document_routes
 from faceapi.errors import register_error_handlers
 from faceapi.routes import ROUTERS
 
-from facepolicy import runtime
 from facepolicy.http import PolicyHttpResolver
 
 logger = Logger()
@@ -45,3 +48,6 @@ add_document_routes(app)  # /openapi.json and /swagger: the generated document, 
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(request.normalized(event), context)
+
+
+runtime.end_init()  # Lambda: what init built is frozen out of later collections, which resume

@@ -9,6 +9,10 @@ benchmarks replace `get_indexer`.
 
 from __future__ import annotations
 
+from facepolicy import runtime
+
+runtime.pause_gc()  # Lambda: no garbage collection during init (facepolicy.runtime); the imports follow
+
 import functools
 import random
 from collections.abc import Mapping
@@ -22,8 +26,6 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from indexer import Action, Engine, Indexer, Outcome
 from upload_objects import UploadObjects
-
-from facepolicy import runtime
 
 logger = Logger()
 tracer = runtime.tracer()  # Powertools' Tracer only where tracing is switched on (facepolicy.runtime)
@@ -63,7 +65,8 @@ def compose(environ: Mapping[str, str] | None = None, *, engine: Engine | None =
 @functools.cache
 def get_indexer() -> Indexer:
     """This container's indexer: composed on first use, then shared by every batch."""
-    return compose()
+    with runtime.init_phase():
+        return compose()
 
 
 @functools.cache
@@ -114,3 +117,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
                                         context=context)
     get_indexer().flush_snapshots()
     return response
+
+
+runtime.end_init()  # Lambda: what init built is frozen out of later collections, which resume

@@ -6,6 +6,10 @@ Wiring: `compose()` is the composition root; routes take the admin as a Powertoo
 
 from __future__ import annotations
 
+from facepolicy import runtime
+
+runtime.pause_gc()  # Lambda: no garbage collection during init (facepolicy.runtime); the imports follow
+
 import functools
 import os
 from collections.abc import Mapping
@@ -44,7 +48,8 @@ def compose(environ: Mapping[str, str] | None = None) -> RegistryAdmin:
 @functools.cache
 def get_admin() -> RegistryAdmin:
     """This container's admin (a Powertools dependency): composed on first use, then shared."""
-    return compose()
+    with runtime.init_phase():
+        return compose()
 
 
 Admin = Annotated[RegistryAdmin, Depends(get_admin)]
@@ -135,3 +140,6 @@ def _unavailable(exc: RegistryUnavailable | AuditUnavailable) -> Response[dict[s
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+runtime.end_init()  # Lambda: what init built is frozen out of later collections, which resume

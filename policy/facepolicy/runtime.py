@@ -9,12 +9,21 @@ tracing (`Tracing: Active`) still records each invocation's init and duration wi
 SnapStart. `before_snapshot` / `after_restore` register hooks with the managed runtime's
 `snapshot_restore_py`; outside it (tests, the local stack) they are kept here, and
 `run_before_snapshot()` / `run_after_restore()` simulate what the runtime does.
+
+Garbage collection at init. A function's init allocates its long-lived objects (modules, botocore's
+service models, pydantic validators, the engine): some 60-115k objects, over which CPython runs a hundred
+collections or more, several of them full (10-20% of a cold start, measured here). In Lambda
+(AWS_EXECUTION_ENV) an app module calls `pause_gc()` first and `end_init()` last, and the composition roots
+build inside `init_phase()`: no collection while they run, then `gc.freeze()` moves what they built out of
+every later collection, and collection resumes. Elsewhere (tests, the local stack, the CLI) these do nothing.
 """
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,6 +53,42 @@ def tracer() -> Any:
     from aws_lambda_powertools import Tracer
 
     return Tracer()
+
+
+# ------------------------------------------------------------------ garbage collection at init
+def in_lambda(environ: dict[str, str] | None = None) -> bool:
+    """Whether this is Lambda's managed Python runtime (it sets AWS_EXECUTION_ENV=AWS_Lambda_python3.x)."""
+    env = os.environ if environ is None else environ
+    return env.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda_python")
+
+
+def pause_gc() -> None:
+    """First thing of an app module's init (Lambda only): no collections until `end_init()`."""
+    if in_lambda():
+        gc.disable()
+
+
+def end_init() -> None:
+    """Last thing of an app module's init (Lambda only): what init built is frozen out of later collections
+    (`gc.freeze()`), then collection resumes."""
+    if in_lambda():
+        gc.freeze()
+        gc.enable()
+
+
+@contextmanager
+def init_phase() -> Iterator[None]:
+    """Around a composition root built on the first request (Lambda only): no collections while it builds,
+    then what it built is frozen and collection resumes (also when it fails)."""
+    if not in_lambda():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 # ------------------------------------------------------------------ SnapStart runtime hooks

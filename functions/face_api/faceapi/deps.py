@@ -114,7 +114,8 @@ def get_deps() -> Deps:
     """This container's Deps (a Powertools dependency): composed on first use, then shared."""
     from aws_lambda_powertools import Metrics
 
-    return compose(metrics=Metrics())  # Metrics instances share one metric set, flushed by the handler
+    with runtime.init_phase():
+        return compose(metrics=Metrics())  # Metrics instances share one metric set, flushed by the handler
 
 
 Container = Annotated[Deps, Depends(get_deps)]

@@ -25,14 +25,16 @@ print(json.dumps({{"init": sorted(at_init), "first": sorted(set(sys.modules))}})
 """
 
 
-def _loaded(function_id: str, folder: str, first_request: str) -> tuple[set[str], set[str]]:
+def _loaded(function_id: str, folder: str, first_request: str,
+            extra_env: dict[str, str] | None = None) -> tuple[set[str], set[str]]:
     template = load_template()
     resolver = Resolver(template, Names())
     variables = dict(template["Globals"]["Function"]["Environment"]["Variables"])
     variables.update(template["Resources"][function_id]["Properties"].get("Environment", {}).get("Variables", {}))
     env = {k: str(resolver.resolve(v)) for k, v in variables.items()}
     env.update({"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-                "AWS_LAMBDA_FUNCTION_NAME": function_id, "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"})
+                "AWS_LAMBDA_FUNCTION_NAME": function_id, "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t",
+                **(extra_env or {})})
     done = subprocess.run([sys.executable, "-c", PROBE.format(first_request=first_request)], cwd=ROOT / folder,
                           env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -114,3 +116,28 @@ def test_face_api_builds_its_request_and_response_validators_on_first_use() -> N
              "m.CreateCollectionRequest.model_validate({'collection_id': 'c1'}); "
              "assert m.CreateCollectionRequest.__pydantic_complete__")
     _loaded("FaceApiFunction", "functions/face_api", probe)
+
+
+GC_PROBE = """
+import gc
+frozen_at_init, enabled_at_init = gc.get_freeze_count(), gc.isenabled()
+{first_request}
+assert enabled_at_init and gc.isenabled(), "collection resumed"
+assert {frozen} (frozen_at_init > 10000 and gc.get_freeze_count() > frozen_at_init), (frozen_at_init, gc.get_freeze_count())
+"""
+
+
+@pytest.mark.parametrize(("function_id", "folder", "first_request"), [
+    ("AuthorizerFunction", "functions/authorizer", "app.get_registry()"),
+    ("RegistryApiFunction", "functions/registry_api", "app.get_admin()"),
+    ("FaceApiFunction", "functions/face_api", "import faceapi.deps; faceapi.deps.get_deps()"),
+    ("IndexFacesFunction", "functions/index_faces", "app.get_indexer()"),
+])
+@pytest.mark.parametrize("in_lambda", [True, False])
+def test_init_is_frozen_out_of_garbage_collection_in_lambda_only(function_id: str, folder: str, first_request: str,
+                                                                  in_lambda: bool) -> None:
+    # In Lambda (AWS_EXECUTION_ENV) the module's objects and then the composition's are frozen, and collection
+    # runs again after each; elsewhere (tests, the local stack) nothing is frozen
+    env = {"AWS_EXECUTION_ENV": "AWS_Lambda_python3.12"} if in_lambda else {}
+    probe = GC_PROBE.format(first_request=first_request, frozen="" if in_lambda else "not")
+    _loaded(function_id, folder, probe, env)
