@@ -1,0 +1,16 @@
+# Included by the layers' Makefiles (sam build, BuildMethod: makefile; sam runs them from a scratch copy of
+# the layer's folder, so they find this file through their own path in MAKEFILE_LIST).
+# Lambda mounts layers read-only: without __pycache__ every cold start compiles what it imports anew, and
+# SAM's python3.12 builder ships no bytecode. unchecked-hash: the files are immutable, and a zip's 2-second
+# mtimes would fail timestamp checks. Only Python 3.12 writes bytecode Lambda's python3.12 reads.
+PY := $(shell command -v python3.12 || command -v python3)
+OUT = $(ARTIFACTS_DIR)/python
+
+# $(call with_bytecode,PACKAGE): copy PACKAGE under python/ (as the python3.12 builder lays a layer out), compile
+define with_bytecode
+	$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12) and "Python 3.12 is needed (Lambda python3.12 bytecode)")'
+	mkdir -p "$(OUT)"
+	cp -r $(1) "$(OUT)/"
+	find "$(OUT)" -type d -name __pycache__ -prune -exec rm -rf {} +
+	$(PY) -m compileall -q -f -j 0 --invalidation-mode unchecked-hash "$(OUT)" >/dev/null
+endef
