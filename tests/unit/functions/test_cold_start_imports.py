@@ -123,7 +123,8 @@ import gc
 frozen_at_init, enabled_at_init = gc.get_freeze_count(), gc.isenabled()
 {first_request}
 assert enabled_at_init and gc.isenabled(), "collection resumed"
-assert {frozen} (frozen_at_init > 10000 and gc.get_freeze_count() > frozen_at_init), (frozen_at_init, gc.get_freeze_count())
+frozen_after = gc.get_freeze_count()
+assert {frozen} (frozen_at_init > 10000 and frozen_after > frozen_at_init), (frozen_at_init, frozen_after)
 """
 
 
