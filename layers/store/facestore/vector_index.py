@@ -39,7 +39,7 @@ from .errors import ChangeLogCompacted, CollectionNotFound, ModelVersionMismatch
 from .model import EMBEDDING_DIM, Collection, Face, FaceDelta, FaceMeta
 from .port import FaceStore
 from .rowfile import RowFile
-from .scan import MIN_ROWS, Codes, CompressedScan, exact_top, quantize
+from .scan import MIN_ROWS, Codes, CompressedScan, exact_top, norm_max, quantize
 from .snapshots import MetaColumns, Snapshot, SnapshotStore, StrColumn, dim_major
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,8 @@ class _State:
         codes = self.base.codes or quantize(self.base.matrix)
         # copies: the snapshot's arrays are views of its whole object, which is freed once nothing views it
         self.scan = CompressedScan(Codes(codes.packed, codes.scales.copy(), codes.residuals.copy(),
-                                         codes.fine.copy(), codes.fine_residuals.copy()))
+                                         codes.fine.copy(), codes.fine_residuals.copy()),
+                                   vector_norm_max=norm_max(self.base.matrix))
         del codes
         try:
             self.spill = RowFile.write(self.base.matrix, self.base.meta, spill_dir)

@@ -17,6 +17,7 @@ from facestore.scan import (
     exact_top,
     fine_dequantize,
     int8_query,
+    norm_max,
     quantize,
     scan_model,
 )
@@ -330,3 +331,17 @@ def test_exact_top_over_a_pool_and_past_it(near: int) -> None:
             want_rows, want_scores = fp32_top(matrix, query, k, min_cosine, dead)
             assert rows.tolist() == want_rows.tolist()
             np.testing.assert_allclose(scores, want_scores, atol=1e-6)
+
+
+def test_the_norm_bound_from_the_rows_covers_the_codes(crowded) -> None:
+    # Given rows of several norms (a dimension-major view, as snapshots hold them)
+    matrix, _ = crowded
+    scaled = matrix * np.linspace(0.5, 3.0, len(matrix), dtype=np.float32)[:, None]
+    codes = quantize(scaled)
+    exact = float(np.linalg.norm(dequantize(codes).astype(np.float64), axis=1).max())
+    # When the scan's bound on ||v'|| comes from the rows' norms, or from the codes
+    from_rows = CompressedScan(codes, vector_norm_max=norm_max(np.ascontiguousarray(scaled.T).T)).code_norm_max
+    from_codes = CompressedScan(codes).code_norm_max
+    # Then both cover every reconstruction's norm
+    assert norm_max(scaled) >= float(np.linalg.norm(scaled.astype(np.float64), axis=1).max())
+    assert exact <= from_codes <= exact * (1 + 1e-6) and exact <= from_rows
