@@ -126,7 +126,10 @@ class SearchEngines:
                model_version: str | None = None) -> list[tuple[str, float]]:
         with self._lock:
             chosen = self._chosen.get((customer_id, collection_id)) if synced else None
-        engine = chosen or self._choose(customer_id, collection_id, model_version)
+        coll: Collection | None = None
+        if chosen is None:
+            chosen, coll = self._chosen_for(customer_id, collection_id, model_version)
+        engine = chosen
         if engine == VECTOR and self.vector is not None:
             try:
                 return self.vector.search(customer_id, collection_id, query, max_faces=max_faces,
@@ -137,6 +140,9 @@ class SearchEngines:
                 with self._lock:
                     self._ready, self._ready_checked = False, self._clock()
                 raise StoreUnavailable("vector index not ready") from exc
+        if coll is not None:  # the item just read to choose: the exact engine checks its cache against it (one read)
+            self.exact.sync(customer_id, collection_id, model_version=model_version, collection=coll)
+            synced = True
         return self.exact.search(customer_id, collection_id, query, max_faces=max_faces, min_cosine=min_cosine,
                                  synced=synced and engine == EXACT, model_version=model_version)
 

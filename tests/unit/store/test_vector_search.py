@@ -258,7 +258,12 @@ def test_router_sync_reads_the_collection_once_and_still_sees_deletes(
     assert counting.collection_reads == 2
     got = engines.search(CUST, COLL, vectors[9], max_faces=3, min_cosine=0.0, synced=True)
     assert got and "f0009" not in [face_id for face_id, _ in got]
+    # And a search without a sync of its own (search by face) also reads it once, and sees the delete
+    got = engines.search(CUST, COLL, vectors[9], max_faces=3, min_cosine=0.0)
+    assert counting.collection_reads == 3 and got and "f0009" not in [face_id for face_id, _ in got]
     # And a deleted collection is CollectionNotFound
     store.delete_collection(CUST, COLL)
     with pytest.raises(CollectionNotFound):
         engines.sync(CUST, COLL)
+    with pytest.raises(CollectionNotFound):
+        engines.search(CUST, COLL, vectors[1], max_faces=1, min_cosine=0.0)
