@@ -173,11 +173,20 @@ def run() -> None:
             t3 = time.perf_counter()
             for name, took in zip(parts, (t1 - t0, t2 - t1, t3 - t2), strict=True):
                 parts[name].append(took * 1000)
-        index_times = []
+        index_times, sync_times, scan_times = [], [], []
         for _ in range(RUNS):
             t = time.perf_counter()
             container.index.search(CUSTOMER, COLLECTION, real_face, max_faces=10, min_cosine=0.363)
-            index_times.append((time.perf_counter() - t) * 1000)
+            t1 = time.perf_counter()
+            # as a request does it: the freshness check (on a worker thread, beside the engine), then the scan
+            container.index.sync(CUSTOMER, COLLECTION, model_version=engine.model_version)
+            t2 = time.perf_counter()
+            container.index.search(CUSTOMER, COLLECTION, real_face, max_faces=10, min_cosine=0.363, synced=True,
+                                   model_version=engine.model_version)
+            t3 = time.perf_counter()
+            index_times.append((t1 - t) * 1000)
+            sync_times.append((t2 - t1) * 1000)
+            scan_times.append((t3 - t2) * 1000)
         module.app.dependency_overrides.clear()
     for threads, label in ((1, "one thread"), (2, "SFace on 2 threads as deployed")):
         print(f"search e2e n={N_FACES + 1:,} faces (100k synthetic + obama.jpg), query obama2.jpg "
@@ -190,12 +199,13 @@ def run() -> None:
           f"vector index search (version GetItem + 100k matrix product) p50 {statistics.median(index_times):.1f} ms; "
           f"best match similarity {body['face_matches'][0]['similarity']}", flush=True)
     medians = {name: statistics.median(values) for name, values in parts.items()}
-    medians["vector index"] = statistics.median(index_times)
+    medians["vector index scan"] = statistics.median(scan_times)
     rest = statistics.median(times[1]) - sum(medians.values())
     print("search e2e breakdown of one request (one thread, p50s): " + ", ".join(
         f"{name} {ms:.1f} ms" for name, ms in medians.items()) + f"; the rest of the handler (gateway event, "
-        f"base64 + JSON, validation, policy gate and audit, quota, moto's DynamoDB calls, response) {rest:.1f} ms "
-        f"(target: whole request p50 <= 40 ms)", flush=True)
+        f"base64 + JSON, validation, policy gate and audit, quota, moto's DynamoDB calls, response) {rest:.1f} ms; "
+        f"beside the engine on a worker thread: the index freshness check (collection GetItem) "
+        f"{statistics.median(sync_times):.1f} ms (target: whole request p50 <= 40 ms)", flush=True)
 
 
 def main() -> int:
