@@ -23,11 +23,9 @@ RECORD = "build-verified.json"  # faceengine.models.BUILD_RECORD
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+    """The file's SHA-256 (sam build runs this script from a copy of its folder: it cannot import the engine's)."""
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def build(artifacts: Path, source: Path = SOURCE) -> dict[str, dict[str, object]]:
