@@ -83,14 +83,16 @@ def decode_reduced(data: bytes, *, long_side: int | None = None, max_bytes: int 
         raise ImageError("TOO_MANY_PIXELS", f"{width}x{height} exceeds {max_pixels} pixels")
     if min(width, height) < min_side:
         raise ImageError("IMAGE_TOO_SMALL", f"{width}x{height} is under {min_side} pixels a side")
+    reduced = False
     if long_side is not None and fmt == "JPEG" and max(width, height) >= 2 * long_side:
-        ratio = long_side / max(width, height)
+        reduced, ratio = True, long_side / max(width, height)
         image.draft(None, (math.ceil(width * ratio), math.ceil(height * ratio)))  # libjpeg keeps >= this size
     try:
         image.load()
-        quarter_turn = image.getexif().get(ORIENTATION_TAG, 1) in (5, 6, 7, 8)  # exif_transpose swaps the sides
+        # a decode at full scale is its own full size once upright; a reduced one turns as its EXIF says
+        quarter_turn = reduced and image.getexif().get(ORIENTATION_TAG, 1) in (5, 6, 7, 8)
         ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of an upright photo
-        full = (height, width) if quarter_turn else (width, height)
+        full = image.size if not reduced else (height, width) if quarter_turn else (width, height)
         return to_rgb(image), full
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError("TRUNCATED_IMAGE", f"the {fmt} data is truncated or corrupt ({exc})") from exc
