@@ -80,15 +80,11 @@ def end_init() -> None:
 def init_phase() -> Iterator[None]:
     """Around a composition root built on the first request (Lambda only): no collections while it builds,
     then what it built is frozen and collection resumes (also when it fails)."""
-    if not in_lambda():
-        yield
-        return
-    gc.disable()
+    pause_gc()
     try:
         yield
     finally:
-        gc.freeze()
-        gc.enable()
+        end_init()
 
 
 # ------------------------------------------------------------------ SnapStart runtime hooks
