@@ -91,9 +91,6 @@ class SearchEngines:
             return EXACT
         return VECTOR if self.index_ready() else EXACT
 
-    def _choose(self, customer_id: str, collection_id: str, model_version: str | None) -> str:
-        return self._chosen_for(customer_id, collection_id, model_version)[0]
-
     def _chosen_for(self, customer_id: str, collection_id: str,
                     model_version: str | None) -> tuple[str, Collection | None]:
         """(the engine, the collection item read to choose it; None when there was no choice to make)."""
