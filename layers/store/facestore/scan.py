@@ -360,20 +360,41 @@ def exact_top(scan: CompressedScan, read_rows: RowReader, query: npt.NDArray[np.
     started = clock()
     q = np.ascontiguousarray(query, dtype=np.float32)
     norm = float(np.linalg.norm(q.astype(np.float64)))  # the bounds scale with |q| (1 for an embedding)
-    codes = scan.codes
-    # upper[i] + extra bounds row i's true cosine: the 4-bit score plus its error bounds (residual, query rounding)
-    upper, extra = scan.bounds(q)
+    upper, extra = _upper_bounds(scan, q, norm, dead)
     scanned = clock()
+    candidates, bound = _coarse_candidates(scan.codes, upper, extra, q, norm, k, float(min_cosine), first_guess)
+    selected = clock()
+    fine_rows = candidates.size
+    candidates = _fine_candidates(scan.codes, candidates, q, norm, k, bound)
+    refined = clock()
+    exact = np.asarray(read_rows(candidates), dtype=np.float32) @ q if candidates.size else np.zeros(0, np.float32)
+    if stages is not None:
+        stages.update(scan=scanned - started, select=selected - scanned, fine=refined - selected,
+                      read=clock() - refined, fine_rows=fine_rows, read_rows=candidates.size)
+    return _best(candidates, exact, k, min_cosine)
+
+
+def _upper_bounds(scan: CompressedScan, q: npt.NDArray[np.float32], norm: float,
+                  dead: npt.NDArray[np.bool_] | None) -> tuple[npt.NDArray[np.float32], float]:
+    """(upper, extra): upper[i] + extra bounds row i's true cosine (the 4-bit score plus its error bounds:
+    residual, query rounding, float slack); dead rows get -inf."""
+    upper, extra = scan.bounds(q)
     if norm > 1.0:  # the kernel added residuals * 1
-        upper += codes.residuals * np.float32(norm - 1.0)
+        upper += scan.codes.residuals * np.float32(norm - 1.0)
     if dead is not None:
         upper[dead] = -np.inf
-    extra += _SLACK
-    bound = float(min_cosine)
-    # One pass over the bounds gives a pool: every row above a cut, a few thousand of them. The fine lower bounds of
-    # the pool's g best give a k-th best, which lifts the bound (any k rows whose true cosines are known to reach L
-    # prove that the answer's k-th does). Only rows with upper + extra >= bound can be in the answer: if
-    # bound - extra is above the pool's cut they are all in the pool, else one more pass finds them.
+    return upper, extra + _SLACK
+
+
+def _coarse_candidates(codes: Codes, upper: npt.NDArray[np.float32], extra: float, q: npt.NDArray[np.float32],
+                       norm: float, k: int, bound: float, first_guess: int,
+                       ) -> tuple[npt.NDArray[np.intp], float]:
+    """(rows, bound): every row whose coarse upper bound reaches `bound`, lifted first by a guess at the k-th best.
+
+    One pass over the bounds gives a pool: every row above a cut, a few thousand of them. The fine lower bounds of
+    the pool's g best give a k-th best, which lifts the bound (any k rows whose true cosines are known to reach L
+    prove that the answer's k-th does). Only rows with upper + extra >= bound can be in the answer: if
+    bound - extra is above the pool's cut they are all in the pool, else one more pass finds them."""
     g = max(k, first_guess)
     pool, cut = _pool(upper, 64 * g)
     guess = pool if pool.size <= g else pool[np.argpartition(-upper[pool], g - 1)[:g]]
@@ -381,26 +402,29 @@ def exact_top(scan: CompressedScan, read_rows: RowReader, query: npt.NDArray[np.
         low = fine_scores(codes, guess, q) - codes.fine_residuals[guess] * norm - _SLACK
         bound = max(bound, float(np.partition(low, low.size - k)[low.size - k]))
     if bound - extra >= cut:
-        candidates = pool[upper[pool] >= bound - extra]
-    else:
-        candidates = np.flatnonzero(upper >= bound - extra)
-    selected = clock()
-    fine = fine_scores(codes, candidates, q)
-    margin = codes.fine_residuals[candidates] * norm + _SLACK
-    if candidates.size > k:  # the k-th best fine lower bound: nothing below it can be in the answer
+        return pool[upper[pool] >= bound - extra], bound
+    return np.flatnonzero(upper >= bound - extra), bound
+
+
+def _fine_candidates(codes: Codes, rows: npt.NDArray[np.intp], q: npt.NDArray[np.float32], norm: float, k: int,
+                     bound: float) -> npt.NDArray[np.intp]:
+    """The sorted `rows` whose fine upper bound reaches `bound`, lifted by the k-th best fine lower bound
+    (nothing below it can be in the answer)."""
+    fine = fine_scores(codes, rows, q)
+    margin = codes.fine_residuals[rows] * norm + _SLACK
+    if rows.size > k:
         low = fine - margin
         bound = max(bound, float(np.partition(low, low.size - k)[low.size - k]))
-    fine_rows = candidates.size
-    candidates = np.sort(candidates[fine + margin >= bound])
-    refined = clock()
-    exact = np.asarray(read_rows(candidates), dtype=np.float32) @ q if candidates.size else np.zeros(0, np.float32)
-    if stages is not None:
-        stages.update(scan=scanned - started, select=selected - scanned, fine=refined - selected,
-                      read=clock() - refined, fine_rows=fine_rows, read_rows=candidates.size)
+    return np.sort(rows[fine + margin >= bound])
+
+
+def _best(rows: npt.NDArray[np.intp], exact: npt.NDArray[np.float32], k: int, min_cosine: float,
+          ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+    """The top-k of `rows` by their exact cosines, those >= min_cosine only, best first."""
     keep = exact >= min_cosine
-    candidates, exact = candidates[keep], exact[keep]
-    if candidates.size > k:
+    rows, exact = rows[keep], exact[keep]
+    if rows.size > k:
         top = np.argpartition(-exact, k - 1)[:k]
-        candidates, exact = candidates[top], exact[top]
+        rows, exact = rows[top], exact[top]
     order = np.argsort(-exact, kind="stable")
-    return candidates[order], exact[order]
+    return rows[order], exact[order]
