@@ -8,8 +8,8 @@ What any detection-side speed-up (input size, adaptive re-detection, decode) mus
 - verification: the largest face of each identified portrait (obama x5, biden, Tom Hanks) and t1's six
   people; every pair is same or different person; cosine at SFace's threshold 0.363.
 - search verification: each portrait searched as face_api searches it (largest face, detection at
-  SEARCH_MAX_SIDE, whole decode) against every other photo's face as indexing stores it: the pairs a search by
-  image actually scores.
+  SEARCH_MAX_SIDE or down to SEARCH_MIN_SIDE by a box reduce, whole decode) against every other photo's face
+  as indexing stores it: the pairs a search by image actually scores; and the same before the box reduce.
 
 Uses only the engine's public API, so an older build can be measured the same way (PYTHONPATH).
 
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from faceengine import SEARCH_MAX_SIDE, SFACE_COSINE_THRESHOLD, FaceEngine
+from faceengine import SEARCH_MAX_SIDE, SEARCH_MIN_SIDE, SFACE_COSINE_THRESHOLD, FaceEngine
 
 PHOTOS = Path(__file__).resolve().parents[1] / "tests" / "data" / "photos"
 IDENTITY = {"obama.jpg": "obama", "obama2.jpg": "obama", "obama3.jpg": "obama",
@@ -101,7 +101,8 @@ def verification(engine: FaceEngine) -> tuple[np.ndarray, np.ndarray]:
     return np.array(same), np.array(diff)
 
 
-def search_verification(engine: FaceEngine, detect_max_side: int = SEARCH_MAX_SIDE) -> tuple[np.ndarray, np.ndarray]:
+def search_verification(engine: FaceEngine, detect_max_side: int = SEARCH_MAX_SIDE,
+                        detect_min_side: int | None = SEARCH_MIN_SIDE) -> tuple[np.ndarray, np.ndarray]:
     """(same-person, different-person) cosines of each portrait's searched face against the stored faces of the
     other photos (portraits and t1's people, analysed as indexing does)."""
     stored = [(who, name, engine.analyze((PHOTOS / name).read_bytes(), max_faces=1).faces[0].embedding)
@@ -111,7 +112,8 @@ def search_verification(engine: FaceEngine, detect_max_side: int = SEARCH_MAX_SI
     same: list[float] = []
     diff: list[float] = []
     for name, who in IDENTITY.items():
-        query = engine.analyze((PHOTOS / name).read_bytes(), max_faces=1, detect_max_side=detect_max_side)
+        query = engine.analyze((PHOTOS / name).read_bytes(), max_faces=1, detect_max_side=detect_max_side,
+                               detect_min_side=detect_min_side)
         for other, other_name, vector in stored:
             if other_name != name:
                 (same if other == who else diff).append(float(query.faces[0].embedding @ vector))
@@ -132,8 +134,10 @@ def run() -> None:
     print("recall: t1.jpg mosaics " + ", ".join(f"{n}x{n} {h}/{e}" for n, e, h in rows)
           + f"; total {hits}/{total} = {hits / total:.3f}")
     print(_verification_line("verification", *verification(engine)))
-    print(_verification_line(f"search verification (query detected at {SEARCH_MAX_SIDE} px vs stored faces)",
-                             *search_verification(engine)))
+    print(_verification_line(f"search verification (query detected at {SEARCH_MIN_SIDE}-{SEARCH_MAX_SIDE} px vs "
+                             "stored faces)", *search_verification(engine)))
+    print(_verification_line(f"search verification, query always resized to {SEARCH_MAX_SIDE} px (before)",
+                             *search_verification(engine, detect_min_side=None)))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from faceapi import images
 from faceapi.deps import Deps
 from faceapi.models import ImageSource
-from faceengine import SEARCH_MAX_SIDE, DetectedFace, cosine_to_similarity, similarity_to_cosine
+from faceengine import SEARCH_MAX_SIDE, SEARCH_MIN_SIDE, DetectedFace, cosine_to_similarity, similarity_to_cosine
 from facestore.errors import CollectionNotFound, FaceNotFound, UserNotFound
 from facestore.model import FaceMeta
 
@@ -86,11 +86,12 @@ def search_by_image(d: Deps, customer_id: str, collection_id: str, source: Image
 def searched_face(d: Deps, data: bytes, *, quality_filter: str, max_bytes: int) -> SearchedFace:
     """Detect, filter by quality, keep the largest face and embed it (one embedding, not one per face).
 
-    Detection runs at SEARCH_MAX_SIDE: only the largest face is searched, and it is found as well at a
-    smaller input; faces too small to be seen there are not counted among the unsearched ones.
+    Detection runs at SEARCH_MAX_SIDE (or down to SEARCH_MIN_SIDE where a box reduce alone gets there): only
+    the largest face is searched, and it is found as well at a smaller input; faces too small to be seen there
+    are not counted among the unsearched ones. The face is aligned from the full-resolution image.
     """
     analysis = d.engine.analyze(data, max_faces=1, quality_filter=quality_filter, max_bytes=max_bytes,
-                                detect_max_side=SEARCH_MAX_SIDE)
+                                detect_max_side=SEARCH_MAX_SIDE, detect_min_side=SEARCH_MIN_SIDE)
     if not analysis.faces:
         return SearchedFace(None, None, len(analysis.unindexed))
     top = analysis.faces[0]

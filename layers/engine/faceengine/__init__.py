@@ -26,7 +26,7 @@ from .types import (
     Quality,
     UnindexedFace,
 )
-from .yunet import MAX_SIDE, SEARCH_MAX_SIDE
+from .yunet import MAX_SIDE, SEARCH_MAX_SIDE, SEARCH_MIN_SIDE
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -36,6 +36,7 @@ __all__ = [
     "MODEL_VERSION",
     "QUALITY_FILTERS",
     "SEARCH_MAX_SIDE",
+    "SEARCH_MIN_SIDE",
     "SFACE_COSINE_THRESHOLD",
     "Analysis",
     "BoundingBox",

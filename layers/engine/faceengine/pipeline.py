@@ -94,15 +94,16 @@ class FaceEngine:
         """Upright RGB image from untrusted bytes; raises ImageError."""
         return decode_image(data, max_bytes=max_bytes)
 
-    def _detect(self, image: Image.Image, max_side: int | None = None, *,
+    def _detect(self, image: Image.Image, max_side: int | None = None, *, min_side: int | None = None,
                 full_size: tuple[int, int] | None = None,
                 full_image: Callable[[], Image.Image] | None = None) -> list[FaceAndCrop]:
         """Faces of `image`, largest first, each with its aligned crop, in pixels of the full-resolution image.
 
         `image` may be a reduced decode of a `full_size` image (see decode_reduced): boxes and landmarks are
         scaled up, and faces narrower than ALIGN_MIN_FACE there are aligned from `full_image()` instead.
+        `min_side` lets the detector take a cheaper input between it and max_side (Detector.preprocess).
         """
-        raw = self.detector.detect(image, max_side)
+        raw = self.detector.detect(image, max_side, min_side=min_side)
         scale = np.ones(2, dtype=np.float64)
         if full_size is not None and full_size != image.size:
             scale = np.array([full_size[0] / image.width, full_size[1] / image.height])
@@ -133,7 +134,7 @@ class FaceEngine:
 
     def analyze_image(self, image: Image.Image, *, max_faces: int | None = None,
                       quality_filter: str = "NONE", detect_max_side: int | None = None,
-                      full_size: tuple[int, int] | None = None,
+                      detect_min_side: int | None = None, full_size: tuple[int, int] | None = None,
                       full_image: Callable[[], Image.Image] | None = None) -> Analysis:
         if max_faces is not None and max_faces < 1:
             raise ValueError("max_faces must be at least 1")
@@ -143,7 +144,8 @@ class FaceEngine:
             detect_max_side = self.detector.max_side
         kept: list[tuple[DetectedFace, npt.NDArray[np.uint8]]] = []
         unindexed: list[UnindexedFace] = []
-        for face, crop in self._detect(image, detect_max_side, full_size=full_size, full_image=full_image):
+        for face, crop in self._detect(image, detect_max_side, min_side=detect_min_side, full_size=full_size,
+                                       full_image=full_image):
             reasons = quality.rejection_reasons(face, quality_filter)
             if reasons:
                 unindexed.append(UnindexedFace(face, reasons))
@@ -160,11 +162,12 @@ class FaceEngine:
 
     def analyze(self, data: bytes, *, max_faces: int | None = None, quality_filter: str = "NONE",
                 max_bytes: int = MAX_BYTES, detect_max_side: int | None = None,
-                reduced_decode: bool = False) -> Analysis:
+                detect_min_side: int | None = None, reduced_decode: bool = False) -> Analysis:
         """Detect, drop faces the quality filter rejects, keep the largest max_faces, embed in one batch.
 
         `detect_max_side` fixes the detector's input size for this call: a search, which uses only the
-        largest face, can detect at SEARCH_MAX_SIDE. Without it detection is adaptive (640, then 960 when
+        largest face, can detect at SEARCH_MAX_SIDE, and with `detect_min_side` (SEARCH_MIN_SIDE) at any input
+        between the two that a box reduce alone reaches. Without it detection is adaptive (640, then 960 when
         faces are tiny or none is found), except under a quality filter, which detects at MAX_SIDE.
 
         `reduced_decode`: a JPEG of twice MAX_SIDE or more is decoded at a reduced scale that keeps every
@@ -174,10 +177,12 @@ class FaceEngine:
         """
         if not reduced_decode:
             return self.analyze_image(self.decode(data, max_bytes=max_bytes), max_faces=max_faces,
-                                      quality_filter=quality_filter, detect_max_side=detect_max_side)
+                                      quality_filter=quality_filter, detect_max_side=detect_max_side,
+                                      detect_min_side=detect_min_side)
         image, full_size = decode_reduced(data, long_side=max(MAX_SIDE, detect_max_side or 0), max_bytes=max_bytes)
         return self.analyze_image(image, max_faces=max_faces, quality_filter=quality_filter,
-                                  detect_max_side=detect_max_side, full_size=full_size,
+                                  detect_max_side=detect_max_side, detect_min_side=detect_min_side,
+                                  full_size=full_size,
                                   full_image=lambda: self.decode(data, max_bytes=max_bytes))
 
     def embed_faces(self, image: Image.Image, faces: Sequence[DetectedFace]) -> npt.NDArray[np.float32]:

@@ -37,6 +37,11 @@ logger = logging.getLogger(__name__)
 MAX_SIDE = 960
 # A search uses only the largest face: a smaller input finds it and halves detection time.
 SEARCH_MAX_SIDE = 640
+# ... and takes any input whose longer side lies in [SEARCH_MIN_SIDE, SEARCH_MAX_SIDE] when a box `reduce()` by
+# an integer alone gets there (a 1200 px photo: 600 px for ~1 ms instead of a ~5 ms bilinear resize to 640).
+# Measured by bench.accuracy's search verification: same-person min unchanged (0.681), mean 0.771 vs 0.774;
+# at 0.85 x 640 the min fell to 0.661.
+SEARCH_MIN_SIDE = 576
 FIRST_SIDE = 640  # adaptive detection's first pass
 TINY_FACE = 32.0  # px at the detector's input: a smaller face found triggers a pass at MAX_SIDE
 STRIDES = (8, 16, 32)
@@ -94,10 +99,17 @@ class Detector:
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
 
-    def preprocess(self, image: Image.Image, max_side: int | None = None) -> tuple[npt.NDArray[np.float32], float]:
-        """RGB image -> (1, 3, H32, W32) BGR float blob and the scale applied."""
+    def preprocess(self, image: Image.Image, max_side: int | None = None, *,
+                   min_side: int | None = None) -> tuple[npt.NDArray[np.float32], float]:
+        """RGB image -> (1, 3, H32, W32) BGR float blob and the scale applied.
+
+        With `min_side`, a box reduce by an integer factor that brings the longer side into [min_side, max_side]
+        is the whole downscale (see reduce_factor); otherwise the image is scaled to exactly max_side."""
         scale = input_scale(image.width, image.height, max_side or self.max_side)
-        if scale < 1.0:
+        factor = reduce_factor(image.width, image.height, max_side or self.max_side, min_side)
+        if factor > 1:
+            image, scale = image.reduce(factor), 1.0 / factor
+        elif scale < 1.0:
             image = downscale(image, scale)
         pixels = np.asarray(image, dtype=np.uint8)
         h, w = pixels.shape[:2]
@@ -147,16 +159,17 @@ class Detector:
         inv = 1.0 / scale
         return RawDetections(boxes[keep] * inv, kps_all[keep] * inv, scores[keep])
 
-    def detect_at(self, image: Image.Image, max_side: int) -> RawDetections:
-        """Faces with the image downscaled to a longer side of at most `max_side`."""
-        blob, scale = self.preprocess(image, max_side)
+    def detect_at(self, image: Image.Image, max_side: int, *, min_side: int | None = None) -> RawDetections:
+        """Faces with the image downscaled to a longer side of at most `max_side` (see preprocess for min_side)."""
+        blob, scale = self.preprocess(image, max_side, min_side=min_side)
         outputs = self.run(blob)
         return self.postprocess(outputs, (blob.shape[2], blob.shape[3]), scale)
 
-    def detect(self, image: Image.Image, max_side: int | None = None) -> RawDetections:
-        """Faces: one pass at `max_side` if given, else adaptive (FIRST_SIDE, then self.max_side if needed)."""
+    def detect(self, image: Image.Image, max_side: int | None = None, *, min_side: int | None = None) -> RawDetections:
+        """Faces: one pass at `max_side` if given (or between min_side and max_side, see preprocess), else
+        adaptive (FIRST_SIDE, then self.max_side if needed)."""
         if max_side is not None:
-            return self.detect_at(image, max_side)
+            return self.detect_at(image, max_side, min_side=min_side)
         first_side = min(FIRST_SIDE, self.max_side)
         found = self.detect_at(image, first_side)
         scale = input_scale(image.width, image.height, first_side)
@@ -167,6 +180,18 @@ class Detector:
         again = self.detect_at(image, self.max_side)
         logger.debug("re-detected at the larger size", extra={"first": len(found), "second": len(again)})
         return again
+
+
+def reduce_factor(width: int, height: int, max_side: int, min_side: int | None) -> int:
+    """The integer factor whose box reduce alone brings the longer side into [min_side, max_side], else 1.
+
+    Pillow's reduce keeps a partial last box, so the reduced side is ceil(side / factor) and a pixel's
+    coordinates scale by exactly the factor."""
+    side = max(width, height)
+    if min_side is None or side <= max_side:
+        return 1
+    factor = -(-side // max_side)  # the smallest factor that fits max_side
+    return factor if -(-side // factor) >= min_side else 1
 
 
 def downscale(image: Image.Image, scale: float) -> Image.Image:

@@ -103,6 +103,47 @@ def test_search_resolution_finds_the_same_largest_face(engine: FaceEngine, name:
     assert float(a.embedding @ b.embedding) > 0.95
 
 
+@pytest.mark.parametrize(("size", "factor"), [
+    ((626, 1200), 2),  # 600 px: within [576, 640]
+    ((1434, 2333), 4),  # 584 px
+    ((910, 1137), 1),  # halving gives 569 px, under 576: resized to exactly 640
+    ((1280, 886), 2),  # 640 px exactly
+    ((600, 400), 1),  # already fits: never upscaled, never reduced
+    ((3000, 2000), 5),  # 600 px
+    ((1700, 1000), 1),  # a third is 567 px, half is 850: resized to exactly 640
+])
+def test_reduce_factor_keeps_the_longer_side_between_min_and_max(size: tuple[int, int], factor: int) -> None:
+    from faceengine.yunet import reduce_factor
+
+    # Given an image size and the search's input range / When the box-reduce factor is chosen
+    chosen = reduce_factor(*size, 640, 576)
+    # Then it is the expected one, and a reduce by it lands in the range (or there is none)
+    assert chosen == factor
+    if chosen > 1:
+        assert 576 <= -(-max(size) // chosen) <= 640
+    assert reduce_factor(*size, 640, None) == 1  # without a minimum: the exact resize, as before
+
+
+@pytest.mark.parametrize("name", ["obama2.jpg", "obama3.jpg", "t1.jpg"])
+def test_search_detection_by_box_reduce_finds_the_same_face(engine: FaceEngine, name: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a photo searched with the exact 640 px resize and with the cheaper reduce (576-640 px)
+    from faceengine import SEARCH_MAX_SIDE, SEARCH_MIN_SIDE
+
+    exact = engine.analyze(photo(name), max_faces=1, detect_max_side=SEARCH_MAX_SIDE)
+    sizes = count_passes(engine, monkeypatch)
+    fast = engine.analyze(photo(name), max_faces=1, detect_max_side=SEARCH_MAX_SIDE, detect_min_side=SEARCH_MIN_SIDE)
+    # Then one pass at no more than 640 px finds the same face, in full-resolution pixels, nearly the same embedding
+    assert len(sizes) == 1 and sizes[0] <= SEARCH_MAX_SIDE
+    a, b = exact.faces[0], fast.faces[0]
+    assert (fast.width, fast.height) == (exact.width, exact.height)
+    assert abs(a.face.box.left - b.face.box.left) < 0.05 * a.face.box.width
+    assert abs(a.face.box.top - b.face.box.top) < 0.05 * a.face.box.height
+    for la, lb in zip(a.face.landmarks, b.face.landmarks, strict=True):
+        assert abs(la.x - lb.x) < 0.05 * a.face.box.width and abs(la.y - lb.y) < 0.05 * a.face.box.height
+    assert float(a.embedding @ b.embedding) > 0.95
+
+
 def count_passes(engine: FaceEngine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Record the input width of every detector pass."""
     sizes: list[int] = []
