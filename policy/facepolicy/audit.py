@@ -1,6 +1,7 @@
 """The audit log port: every policy decision and every registry change leaves a record.
 
-The DynamoDB adapter is in `dynamodb.py`; `InMemoryAuditLog` is the fake for unit tests.
+The DynamoDB adapters: `dynamodb.py` (reads and writes), `dynamodb_audit.py` (the data path's writer);
+`InMemoryAuditLog` is the fake for unit tests.
 """
 
 from __future__ import annotations
@@ -17,10 +18,15 @@ def iso_time(epoch_seconds: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-class AuditLog(Protocol):
+class AuditSink(Protocol):
+    """The write side, all the gate needs (dynamodb_audit.DynamoDBAuditWriter on the data path)."""
+
     def record(self, record: AuditRecord) -> None:
         """Store one record; raises AuditUnavailable when it cannot."""
         ...
+
+
+class AuditLog(AuditSink, Protocol):
 
     def list_records(self, customer_id: str = "", since: str = "", until: str = "", limit: int = 50,
                      cursor: str = "") -> Page[AuditRecord]:

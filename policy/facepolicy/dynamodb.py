@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -28,7 +27,9 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
 from facepolicy.audit import iso_time
+from facepolicy.dynamodb_audit import AUDIT_TIME_INDEX, AUDIT_TIME_SHARDS, audit_day_shard, audit_item
 from facepolicy.dynamodb_reads import PROFILE, customer_from_item
+from facepolicy.dynamodb_reads import customer_pk as _customer_pk
 from facepolicy.errors import (
     AuditUnavailable,
     CustomerExists,
@@ -39,15 +40,9 @@ from facepolicy.errors import (
 )
 from facepolicy.model import ApiKey, AuditRecord, Customer, Page
 
-AUDIT_TIME_INDEX = "gsi1"
-AUDIT_TIME_SHARDS = 16  # 16 GSI partitions per day: ~16k audit writes/s before the index pushes back
 AUDIT_LOOKBACK_DAYS = 31  # how far a listing across customers without `since` reaches back
 _CUSTOMER_FIELDS = ("name", "sector", "status", "end_user_sectors", "jurisdiction", "use_cases", "attested_at",
                     "quotas")
-
-
-def _customer_pk(customer_id: str) -> str:
-    return f"CUSTOMER#{customer_id}"
 
 
 def _encode_cursor(last_key: Mapping[str, Any] | None) -> str:
@@ -237,11 +232,6 @@ class DynamoDBRegistry:
         return sorted((_key_from_item(i) for i in page.get("Items", [])), key=lambda k: k.created_at)
 
 
-def audit_day_shard(day: str, shard: int) -> str:
-    """The time index's partition key of one shard of one UTC day (yyyy-mm-dd)."""
-    return f"DAY#{day}#{shard:02d}"
-
-
 def _days_between(first: str, last: str) -> list[str]:
     """UTC dates (yyyy-mm-dd) from first to last, inclusive."""
     day, end = datetime.strptime(first[:10], "%Y-%m-%d"), datetime.strptime(last[:10], "%Y-%m-%d")
@@ -250,33 +240,6 @@ def _days_between(first: str, last: str) -> list[str]:
         out.append(day.strftime("%Y-%m-%d"))
         day += timedelta(days=1)
     return out
-
-
-def _audit_item(record: AuditRecord, retention_days: int) -> dict[str, Any]:
-    epoch = int(datetime.fromisoformat(record.at.replace("Z", "+00:00")).timestamp())
-    nonce = secrets.token_hex(4)
-    item: dict[str, Any] = {
-        "pk": _customer_pk(record.customer_id),
-        "sk": f"{record.at}#{record.request_id}#{nonce}",
-        "gsi1pk": audit_day_shard(record.at[:10], int(nonce, 16) % AUDIT_TIME_SHARDS),
-        "gsi1sk": f"{record.at}#{record.customer_id}",
-        "customer_id": record.customer_id, "operation": record.operation, "allowed": record.allowed,
-        "decision": "allow" if record.allowed else "deny", "reason_code": record.reason_code,
-        "request_id": record.request_id, "source": record.source, "at": record.at, "message": record.message,
-        "expires_at": epoch + retention_days * 86400,
-    }
-    if record.rule_id:
-        item["rule_id"] = record.rule_id
-    if record.principal:
-        item["principal"] = record.principal
-    if record.details:
-        item["details"] = dict(record.details)
-    if record.policy_sha256:
-        item["policy_version"] = record.policy_version
-        item["policy_sha256"] = record.policy_sha256
-    if record.sector:
-        item["sector"] = record.sector
-    return item
 
 
 def _audit_from_item(item: Mapping[str, Any]) -> AuditRecord:
@@ -306,7 +269,7 @@ class DynamoDBAuditLog:
 
     def record(self, record: AuditRecord) -> None:
         try:
-            self.table.put_item(Item=_audit_item(record, self.retention_days))
+            self.table.put_item(Item=audit_item(record, self.retention_days))
         except (ClientError, BotoCoreError) as exc:
             raise AuditUnavailable(f"audit write failed: {exc}") from exc
 

@@ -15,32 +15,16 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from facepolicy.dynamodb_values import from_item, from_value
 from facepolicy.errors import RegistryUnavailable
 from facepolicy.model import Customer
 
 PROFILE = "PROFILE"
 
 
-def plain(value: Mapping[str, Any]) -> Any:
-    """One DynamoDB attribute value (`{"S": "x"}`, `{"N": "3"}`, ...) as a Python value (numbers: int or Decimal)."""
-    (kind, raw), = value.items()
-    if kind == "S" or kind == "B":
-        return raw
-    if kind == "N":
-        return _number(raw)
-    if kind == "BOOL":
-        return bool(raw)
-    if kind == "NULL":
-        return None
-    if kind == "L":
-        return [plain(v) for v in raw]
-    if kind == "M":
-        return {k: plain(v) for k, v in raw.items()}
-    if kind == "SS" or kind == "BS":
-        return set(raw)
-    if kind == "NS":
-        return {_number(v) for v in raw}
-    raise ValueError(f"unknown DynamoDB attribute type {kind!r}")
+def customer_pk(customer_id: str) -> str:
+    """The registry's and the audit log's partition key of a customer."""
+    return f"CUSTOMER#{customer_id}"
 
 
 def _number(raw: str) -> int | Decimal:
@@ -48,8 +32,13 @@ def _number(raw: str) -> int | Decimal:
     return int(number) if number == number.to_integral_value() else number
 
 
+def plain(value: Mapping[str, Any]) -> Any:
+    """One DynamoDB attribute value as a Python value (numbers: int or Decimal; binary: bytes)."""
+    return from_value(value, _number)
+
+
 def plain_item(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    return {name: plain(value) for name, value in item.items()}
+    return from_item(item, _number)
 
 
 def customer_from_item(item: Mapping[str, Any]) -> Customer:
@@ -80,7 +69,7 @@ class DynamoDBRegistryReader:
         return plain_item(item) if item else None
 
     def get_customer(self, customer_id: str) -> Customer | None:
-        item = self._get(f"CUSTOMER#{customer_id}", PROFILE, "read")
+        item = self._get(customer_pk(customer_id), PROFILE, "read")
         return customer_from_item(item) if item else None
 
     def customer_for_key(self, key_hash: str) -> str | None:

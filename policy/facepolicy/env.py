@@ -1,15 +1,18 @@
 """The policy layer's settings, read from the Lambda environment in this one place, and the builders
 that turn them into adapters (the composition roots of the functions call these).
 
-    gate = gate_from_env(metrics=metrics)        # the gate of a data-path function
+    dynamodb = botocore_client("dynamodb")       # a low-level client of the process's lean session (no boto3)
+    gate = gate_from_env(client=dynamodb, metrics=metrics)   # the gate of a data-path function (botocore only)
     registry = key_registry_from_env()           # the authorizer's cached key lookup (botocore only)
-    admin = admin_from_env()                     # registry_api's RegistryAdmin
+    admin = admin_from_env()                     # registry_api's RegistryAdmin (boto3's Table resource)
 
 `CLIENT_CONFIG` is the one botocore `Config` of every function's AWS clients (this layer is the one
-every function carries). Besides `dynamodb.py`, the only module of the layer that touches boto3.
-`lean_boto3()` gives boto3's default session a data loader that skips botocore's scan of every service
-folder (the composition roots call it first); `botocore_client` is the leaner way to one client, without
-boto3 at all: the authorizer's whole cold start is one client and one GetItem.
+every function carries). Besides `dynamodb.py` (the admin's registry and audit log), the only module of the
+layer that touches boto3. `botocore_client` builds low-level clients of one lean botocore session per
+process (`lean_session`: a data loader that skips botocore's scan of every service folder, shared by the
+clients so each model is read once), without boto3 at all: the authorizer and the data path (gate, face
+store) use them with facepolicy.dynamodb_values. `lean_boto3()` gives boto3's default session the same
+lean session, for what still uses boto3 (the admin's Table resources).
 Endpoint overrides (the local stack, moto server) come through boto3's own AWS_ENDPOINT_URL(_*).
 """
 
@@ -128,7 +131,7 @@ class _LeanLoader(Loader):
 
 
 def botocore_session() -> Any:
-    """A botocore session with the lean data loader (credentials, region and AWS_ENDPOINT_URL(_*) from the
+    """A new botocore session with the lean data loader (credentials, region and AWS_ENDPOINT_URL(_*) from the
     environment, as any session's)."""
     import botocore.session
 
@@ -137,9 +140,27 @@ def botocore_session() -> Any:
     return session
 
 
+_SHARED: dict[str, Any] = {}  # this process's lean session, shared by its clients
+
+
+def lean_session(*, renew: bool = False) -> Any:
+    """This process's lean botocore session: its clients share one loader, so endpoints, partitions and each
+    service model are read once per container; anew with `renew` (SnapStart's after-restore hooks: a session
+    caches the credentials it resolved)."""
+    if renew or "session" not in _SHARED:
+        _SHARED["session"] = botocore_session()
+    return _SHARED["session"]
+
+
 def botocore_client(service: str, config: Config = CLIENT_CONFIG) -> Any:
-    """A low-level client of a lean botocore session. For one-call functions (the authorizer): no boto3."""
-    return botocore_session().create_client(service, config=config)
+    """A low-level client of the lean session, without boto3: the data path's and the authorizer's clients."""
+    return lean_session().create_client(service, config=config)
+
+
+def low_level_dynamodb(client: Any | None = None) -> Any:
+    """`client` (a low-level DynamoDB client: attribute values in and out, not a boto3 resource's client,
+    which takes plain values), or a new one of the lean session."""
+    return client if client is not None else botocore_client("dynamodb")
 
 
 def lean_boto3(*, renew: bool = False) -> None:
@@ -150,7 +171,7 @@ def lean_boto3(*, renew: bool = False) -> None:
 
     if not renew and getattr(boto3.DEFAULT_SESSION, "facesearch_lean", False):
         return
-    boto3.setup_default_session(botocore_session=botocore_session())
+    boto3.setup_default_session(botocore_session=botocore_session())  # its own: boto3 registers handlers on it
     boto3.DEFAULT_SESSION.facesearch_lean = True  # type: ignore[union-attr]
 
 
@@ -181,31 +202,30 @@ def audit_from_env(environ: Mapping[str, str] | None = None, resource: Any | Non
                             retention_days=settings.audit_retention_days)
 
 
-def cached_registry_from_env(environ: Mapping[str, str] | None = None, resource: Any | None = None) -> CachedRegistry:
-    settings, resource = _parts(environ, resource)
-    return CachedRegistry(registry_from_env(environ, resource), ttl_seconds=settings.cache_seconds)
-
-
 def key_registry_from_env(environ: Mapping[str, str] | None = None, client: Any | None = None) -> CachedRegistry:
-    """The authorizer's registry: key and customer reads over a low-level client, cached POLICY_CACHE_SECONDS."""
+    """The registry's reads (key and customer) over a low-level client, cached POLICY_CACHE_SECONDS: the
+    authorizer's, and the gate's on the data path."""
     from facepolicy.dynamodb_reads import DynamoDBRegistryReader
 
     settings = PolicySettings.from_env(environ)
-    reader = DynamoDBRegistryReader(client if client is not None else botocore_client("dynamodb"),
-                                    settings.table("registry_table"))
+    reader = DynamoDBRegistryReader(low_level_dynamodb(client), settings.table("registry_table"))
     return CachedRegistry(reader, ttl_seconds=settings.cache_seconds)
 
 
-def gate_from_env(environ: Mapping[str, str] | None = None, resource: Any | None = None,
+def gate_from_env(environ: Mapping[str, str] | None = None, client: Any | None = None,
                   metrics: MetricsSink | None = None) -> PolicyGate:
+    """The data path's gate, without boto3: registry reads, audit records and quota counters over one
+    low-level DynamoDB client (`client`: the function's own; a new one of the lean session by default)."""
+    from facepolicy.dynamodb_audit import DynamoDBAuditWriter
     from facepolicy.gate import PolicyGate
     from facepolicy.policy import load_policy
     from facepolicy.quota_dynamodb import enforcer_from_env
 
-    _, resource = _parts(environ, resource)
-    registry = cached_registry_from_env(environ, resource)
-    return PolicyGate(registry, audit_from_env(environ, resource), load_policy(), metrics=metrics,
-                      quota=enforcer_from_env(registry, environ, metrics=metrics))
+    settings, dynamodb = PolicySettings.from_env(environ), low_level_dynamodb(client)
+    registry = key_registry_from_env(environ, dynamodb)
+    audit = DynamoDBAuditWriter(dynamodb, settings.table("audit_table"), retention_days=settings.audit_retention_days)
+    return PolicyGate(registry, audit, load_policy(), metrics=metrics,
+                      quota=enforcer_from_env(registry, environ, metrics=metrics, client=dynamodb))
 
 
 def admin_from_env(environ: Mapping[str, str] | None = None, resource: Any | None = None) -> RegistryAdmin:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
-from facepolicy.audit import AuditLog, iso_time
+from facepolicy.audit import AuditSink, iso_time
 from facepolicy.errors import AuditUnavailable, PolicyDenied, RegistryUnavailable
 from facepolicy.model import AuditRecord, Decision, ReasonCode
 from facepolicy.policy import Policy, decide, stamped
@@ -41,7 +41,7 @@ class PolicyGate:
     """Built once per container (by `facepolicy.env.gate_from_env` in a composition root); `check` is
     safe to call on every request."""
 
-    def __init__(self, registry: CustomerRegistry, audit: AuditLog, policy: Policy,
+    def __init__(self, registry: CustomerRegistry, audit: AuditSink, policy: Policy,
                  clock: Callable[[], float] = time.time, metrics: MetricsSink | None = None,
                  quota: QuotaEnforcer | None = None) -> None:
         self.registry = registry

@@ -21,7 +21,7 @@ _ATTEMPTS = 3
 
 
 class DynamoDBCounterStore:
-    """CounterStore over a low-level DynamoDB client (`boto3.client("dynamodb")`)."""
+    """CounterStore over a low-level DynamoDB client (`facepolicy.env.botocore_client("dynamodb")`)."""
 
     def __init__(self, client: Any, table_name: str) -> None:
         self.client = client
@@ -68,7 +68,7 @@ def enforcer_from_env(registry: Any, environ: Mapping[str, str] | None = None, *
     table = env.get("QUOTA_TABLE", "")
     limiter = None
     if table:
-        import boto3
+        from facepolicy.env import low_level_dynamodb
 
-        limiter = RateLimiter(DynamoDBCounterStore(client or boto3.client("dynamodb"), table))
+        limiter = RateLimiter(DynamoDBCounterStore(low_level_dynamodb(client), table))
     return QuotaEnforcer(registry, QuotaDefaults.from_env(env), limiter, metrics=metrics)

@@ -53,7 +53,7 @@ class Deps:
     store: FaceStore
     index: Any  # facestore.VectorIndex: search / sync / face_meta / drop
     gate: PolicyGate
-    s3: Any  # boto3 S3 client (SigV4, for presigned URLs and reading uploads)
+    s3: Any  # a low-level S3 client (SigV4, for presigned URLs and reading uploads)
     engine_factory: Callable[[], FaceEngine] = field(default=lambda: FaceEngine.load(threads=1))
     _engine: FaceEngine | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -74,32 +74,30 @@ class Deps:
 
 def s3_client() -> Any:
     """An S3 client that signs with SigV4, so presigned PUTs sign Content-Length, Content-Type and metadata."""
-    import boto3
     from botocore.config import Config
 
-    from facepolicy.env import CLIENT_CONFIG
+    from facepolicy.env import CLIENT_CONFIG, botocore_client
 
-    return boto3.client("s3", config=CLIENT_CONFIG.merge(
+    return botocore_client("s3", CLIENT_CONFIG.merge(
         Config(signature_version="s3v4", s3={"addressing_style": "virtual"})))
 
 
 def compose(environ: Mapping[str, str] | None = None, *, metrics: Any = None) -> Deps:
-    """The production wiring: DynamoDB face store, S3-snapshot vector index, policy gate, S3 client."""
-    import boto3
-
-    from facepolicy.env import CLIENT_CONFIG, gate_from_env, lean_boto3
+    """The production wiring: DynamoDB face store, S3-snapshot vector index, policy gate, S3 client. Two
+    low-level botocore clients of one lean session (facepolicy.env), shared by the store, the index and
+    the gate; no boto3 (its import with s3transfer, and its resource layer, cost a cold start ~0.05-0.1 s)."""
+    from facepolicy.env import botocore_client, gate_from_env
     from facestore.env import StoreSettings, face_store, search_index
 
-    lean_boto3()  # boto3's default session without botocore's scan of every service folder
     settings, store_settings = Settings.from_env(environ), StoreSettings.from_env(environ)
     s3 = s3_client()
-    dynamodb = boto3.client("dynamodb", config=CLIENT_CONFIG)
+    dynamodb = botocore_client("dynamodb")
     store = face_store(store_settings, dynamodb)
     index = search_index(store_settings, store, s3, dynamodb)
     if index is None:
         raise KeyError("INDEX_BUCKET is not set: face_api searches the collections' snapshots")
     return Deps(settings=settings, store=store, index=index,
-                gate=gate_from_env(environ, metrics=metrics), s3=s3,
+                gate=gate_from_env(environ, dynamodb, metrics=metrics), s3=s3,
                 engine_factory=functools.partial(load_engine, settings.engine_threads))
 
 
@@ -137,11 +135,11 @@ def load_before_snapshot() -> None:
 def renew_after_restore() -> None:
     """SnapStart: what restored containers must not share is made anew: the AWS clients (their
     connections and credentials), the policy decision cache and the vector index (times and data of
-    before the snapshot; boto3's session with its resolved credentials), the random seed. The loaded models
-    are kept (load_engine)."""
-    from facepolicy.env import lean_boto3
+    before the snapshot; the lean botocore session with its resolved credentials), the random seed. The
+    loaded models are kept (load_engine)."""
+    from facepolicy.env import lean_session
 
     random.seed()
-    lean_boto3(renew=True)  # a new session: credentials resolved after the restore, not in the snapshot
+    lean_session(renew=True)  # a new session: credentials resolved after the restore, not in the snapshot
     get_deps.cache_clear()
     get_deps()

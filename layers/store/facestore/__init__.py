@@ -1,8 +1,10 @@
 """facestore: the face store (collections, faces, image statuses, users) and the exact vector index.
 
-Import rules: model, ids, tokens, port, memory, snapshots and vector_index import no boto3; only the
+Import rules: model, ids, tokens, port, memory, snapshots and vector_index import no botocore; only the
 adapters dynamodb (DynamoDBFaceStore) and s3_snapshots (S3SnapshotStore) do, and they are imported
-lazily here so that domain code and unit tests never load botocore.
+lazily here so that domain code and unit tests never load it. No module imports boto3: the adapters take
+low-level botocore clients, dynamodb with the policy layer's attribute-value codec (facepolicy.dynamodb_values;
+the policy layer is global, every function carries it).
 """
 
 from __future__ import annotations

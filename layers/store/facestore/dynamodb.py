@@ -45,8 +45,9 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+
+from facepolicy.dynamodb_values import from_value, to_value
 
 from .errors import (
     ChangeLogCompacted,
@@ -96,8 +97,6 @@ TRANSIENT_CODES = frozenset({
 })
 MAX_TX_ITEMS = 100
 MAX_SHARDS = MAX_TX_ITEMS - 1  # sharding is one transaction: the collection item and every shard
-_SER = TypeSerializer()
-_DES = TypeDeserializer()
 _STATUS_FIELDS = ("status", "reason_code", "message", "face_ids", "unindexed", "external_image_id",
                   "version_id", "sequencer", "updated_at")
 
@@ -114,31 +113,23 @@ def _to_ddb(value: Any) -> Any:
     return value
 
 
-def _from_ddb(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        exponent = value.as_tuple().exponent
-        return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
-    if isinstance(value, dict):
-        return {k: _from_ddb(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_from_ddb(v) for v in value]
-    if isinstance(value, set):
-        return {_from_ddb(v) for v in value}
-    if isinstance(value, Binary):
-        return value.value
-    return value
+def _number(text: str) -> int | float:
+    """A stored number as the store's models take it: int when its text has no fraction, else float."""
+    value = Decimal(text)
+    exponent = value.as_tuple().exponent
+    return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
 
 
 def _ser(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _SER.serialize(_to_ddb(v)) for k, v in item.items() if v is not None}
+    return {k: to_value(_to_ddb(v)) for k, v in item.items() if v is not None}
 
 
 def _des(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _from_ddb(_DES.deserialize(v)) for k, v in item.items()}
+    return {k: from_value(v, _number) for k, v in item.items()}
 
 
 def _v(value: Any) -> dict[str, Any]:
-    return dict(_SER.serialize(_to_ddb(value)))
+    return to_value(_to_ddb(value))
 
 
 def _cust_pk(customer_id: str) -> str:
@@ -227,8 +218,8 @@ class _Cancelled(Exception):
 class DynamoDBFaceStore:
     """The FaceStore port on DynamoDB (see facestore.port.FaceStore for each method's contract).
 
-    `table_resource_or_client`: a boto3 DynamoDB client, service resource or Table resource (its
-    low-level client is used); `table_name` may be omitted for a Table resource.
+    `table_resource_or_client`: a low-level DynamoDB client (facepolicy.env.botocore_client), service
+    resource or Table resource (its client is used); `table_name` may be omitted for a Table resource.
     """
 
     def __init__(self, table_resource_or_client: Any, table_name: str | None = None, *,

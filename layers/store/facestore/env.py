@@ -48,7 +48,7 @@ class StoreSettings:
 
 
 def face_store(settings: StoreSettings, dynamodb: Any) -> DynamoDBFaceStore:
-    """The DynamoDB face store over FACES_TABLE (`dynamodb`: a boto3 DynamoDB client). With
+    """The DynamoDB face store over FACES_TABLE (`dynamodb`: a low-level DynamoDB client). With
     SEARCH_ENGINE=vector the collections it creates are born sharded (facestore.dynamodb)."""
     from .dynamodb import DynamoDBFaceStore
     from .model import DEFAULT_SHARDS
@@ -60,7 +60,7 @@ def face_store(settings: StoreSettings, dynamodb: Any) -> DynamoDBFaceStore:
 
 
 def vector_index(settings: StoreSettings, store: FaceStore, s3: Any) -> VectorIndex | None:
-    """The exact vector index with its snapshots in INDEX_BUCKET (`s3`: a boto3 S3 client); None without one."""
+    """The exact vector index with its snapshots in INDEX_BUCKET (`s3`: a low-level S3 client); None without one."""
     if not settings.index_bucket:
         return None
     from .s3_snapshots import S3SnapshotStore

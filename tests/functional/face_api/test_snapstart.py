@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import random
 
-import boto3
-
-from facepolicy import runtime
+from facepolicy import env, runtime
 
 from .faceapi_helpers import COLLECTION, Api, b64, photo
 
@@ -20,7 +18,7 @@ def test_hooks_load_the_models_before_the_snapshot_and_renew_clients_and_caches_
     deps.get_deps.cache_clear()
     runtime.run_before_snapshot(deps.__name__)
     before = deps.get_deps()
-    session_before = boto3.DEFAULT_SESSION
+    session_before = env.lean_session()
     assert before._engine is not None  # the models are in the snapshot: no request loads them
     # When two containers resume from the same snapshot (same random state), each running the hooks
     state = random.getstate()
@@ -36,7 +34,8 @@ def test_hooks_load_the_models_before_the_snapshot_and_renew_clients_and_caches_
     assert restored.s3 is not before.s3 and restored.gate is not before.gate and restored.index is not before.index
     assert restored.gate.registry is not before.gate.registry  # no decision cached before the snapshot
     assert restored.engine is before.engine
-    assert boto3.DEFAULT_SESSION is not session_before  # credentials resolved after the restore
+    assert env.lean_session() is not session_before  # credentials resolved after the restore
+    assert restored.s3.meta.events is not before.s3.meta.events  # clients of the new session
     assert draw_first != draw_second
     # And the restored handler answers, through the engine and the store
     status, body = api.call("http_create_collection", body={"collection_id": COLLECTION})

@@ -83,6 +83,14 @@ def test_face_api_builds_its_api_document_and_swagger_ui_on_their_first_request_
     assert "faceapi.docs" in at_init  # the routes are registered at init; their work waits for a request
 
 
+def test_face_api_reaches_aws_with_botocore_alone() -> None:
+    # low-level clients of one lean session for the store, the index and the gate (registry reads, audit
+    # records, quota counters): boto3's import with s3transfer and its resource layer are not paid
+    _, first = _loaded("FaceApiFunction", "functions/face_api", "import faceapi.deps; faceapi.deps.get_deps()")
+    assert "botocore.client" in first and "facepolicy.dynamodb_audit" in first
+    assert _any(first, "boto3", "s3transfer", "facepolicy.dynamodb") == []
+
+
 def test_erase_customer_loads_no_xray_where_tracing_is_off() -> None:
     _, first = _loaded("EraseCustomerFunction", "functions/erase_customer", "app.get_eraser()")
     assert _any(first, "aws_xray_sdk") == []
@@ -100,8 +108,10 @@ def test_index_faces_never_imports_the_event_handler_for_wiring() -> None:
 ])
 def test_clients_are_built_without_botocore_scanning_every_service_folder(function_id: str, folder: str,
                                                                           first_request: str) -> None:
-    probe = (f"{first_request}; import boto3; "
-             "lists = boto3.DEFAULT_SESSION._session.get_component('data_loader')._lists.values(); "
+    probe = (f"{first_request}; import sys; from facepolicy import env; "  # botocore's clients and boto3's
+             "boto3 = sys.modules.get('boto3'); sessions = [env.lean_session()] + ("
+             "[boto3.DEFAULT_SESSION._session] if boto3 and boto3.DEFAULT_SESSION else []); "
+             "lists = [n for s in sessions for n in s.get_component('data_loader')._lists.values()]; "
              "assert lists and all(names._names is None for names in lists), 'listed every service'")
     _loaded(function_id, folder, probe)
 
