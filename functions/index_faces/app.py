@@ -1,10 +1,9 @@
 """index_faces: S3 upload notifications (through SQS) -> policy -> face engine -> face store.
 
-Glue only: Powertools batch processing with partial batch responses (a failed record is retried on
-its own and ends in the DLQ after maxReceiveCount), metrics per outcome. The use-case is in
-`indexer.py`. Wiring: `compose()` is the composition root (a plain function: no event handler is
-imported for wiring); `get_indexer()` builds it once per container, on the first batch. Tests and
-benchmarks replace `get_indexer`.
+Glue only: partial batch responses (`sqs_batch`: a failed record is retried on its own and ends in the
+DLQ after maxReceiveCount), metrics per outcome. The use-case is in `indexer.py`. Wiring: `compose()`
+is the composition root (a plain function: no event handler is imported for wiring); `get_indexer()`
+builds it once per container, on the first batch. Tests and benchmarks replace `get_indexer`.
 """
 
 from __future__ import annotations
@@ -20,17 +19,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from indexer import Action, Engine, Indexer, Outcome
+from sqs_batch import BatchResponse, process_batch
 from upload_objects import UploadObjects
 
 logger = Logger()
 tracer = runtime.tracer()  # Powertools' Tracer only where tracing is switched on (facepolicy.runtime)
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 METRIC_OF_ACTION = {
     Action.INDEXED: "ImagesIndexed", Action.NO_FACES: "ImagesWithoutFaces", Action.INVALID_IMAGE: "InvalidImages",
@@ -96,8 +92,9 @@ def renew_after_restore() -> None:
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
-    for outcome in get_indexer().process_message(record.body, request_id=record.message_id):
+def record_handler(record: Mapping[str, Any]) -> None:
+    """One SQS message (an S3 notification): its outcomes counted; raising reports it for redelivery."""
+    for outcome in get_indexer().process_message(record.get("body"), request_id=record["messageId"]):
         _count(outcome)
 
 
@@ -112,9 +109,8 @@ def _count(outcome: Outcome) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> BatchResponse:
+    response = process_batch(event, record_handler)
     get_indexer().flush_snapshots()
     return response
 

@@ -101,6 +101,30 @@ def test_index_faces_never_imports_the_event_handler_for_wiring() -> None:
     assert _any(first, "aws_lambda_powertools.event_handler") == []
 
 
+BAD_BATCH_PROBE = """
+from s3_notifications import MalformedMessage
+class Indexer:
+    def process_message(self, body, request_id):
+        raise MalformedMessage(body)
+    def flush_snapshots(self):
+        pass
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "IndexFacesFunction", 1024, "r1"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:IndexFacesFunction"
+app.get_indexer = Indexer
+answer = app.lambda_handler({"Records": [{"messageId": "m1", "body": "not json"}]}, Context())
+assert answer == {"batchItemFailures": [{"itemIdentifier": "m1"}]}, answer
+"""
+
+
+def test_index_faces_answers_its_batches_without_powertools_batch_utility() -> None:
+    # sqs_batch's loop gives the partial batch response (the utility imports asyncio and every event source's
+    # data classes); a batch with a bad message is answered here, so the first call's imports count too
+    _, first = _loaded("IndexFacesFunction", "functions/index_faces", BAD_BATCH_PROBE)
+    assert _any(first, "aws_lambda_powertools.utilities.batch", "aws_lambda_powertools.utilities.data_classes",
+                "asyncio") == []
+
+
 @pytest.mark.parametrize(("function_id", "folder", "first_request"), [
     ("RegistryApiFunction", "functions/registry_api", "app.get_admin()"),
     ("FaceApiFunction", "functions/face_api", "import faceapi.deps; faceapi.deps.get_deps()"),
