@@ -24,7 +24,7 @@ from facepolicy.audit import iso_time
 from facepolicy.audit_actions import record_admin_action
 from facepolicy.audit_env import AuditServices, audit_services_from_env
 from facepolicy.errors import AuditUnavailable
-from facepolicy.http import admin_principal, request_id_of
+from facepolicy.http_event import admin_principal, request_id_of
 from facepolicy.report import build_report
 from facepolicy.seal import DigestConflict, DigestUnavailable, parse_anchor, resolve_since
 

@@ -31,7 +31,7 @@ from facepolicy import runtime
 from facepolicy.admin_api import error_body, registry_error_status
 from facepolicy.env import CLIENT_CONFIG, admin_from_env, audit_from_env, lean_boto3
 from facepolicy.errors import AuditUnavailable, RegistryError, RegistryUnavailable
-from facepolicy.http import admin_principal, request_id_of
+from facepolicy.http_event import admin_principal, request_id_of
 from facestore.env import StoreSettings, face_store
 from facestore.errors import StoreUnavailable
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -29,32 +29,14 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from facepolicy.errors import MissingPolicyCheck, PolicyDenied
 from facepolicy.gate import PolicyGate
+from facepolicy.http_event import CUSTOMER_KEY, authorizer_customer_id, request_id_of
 from facepolicy.model import OPERATIONS, Decision, ReasonCode
 from facepolicy.quota import Admission, throttled_body
 
 GateProvider = PolicyGate | Callable[..., PolicyGate]
 Middleware = Callable[..., Response]
 
-CUSTOMER_KEY = "customer_id"
 DECISION_KEY = "policy_decision"
-
-
-def authorizer_customer_id(event: Mapping[str, Any]) -> str:
-    """requestContext.authorizer.lambda.customer_id of an HTTP API (payload 2.0) event, or ""."""
-    context = event.get("requestContext") or {}
-    authorizer = context.get("authorizer") or {}
-    value = (authorizer.get("lambda") or {}).get(CUSTOMER_KEY, "")
-    return value if isinstance(value, str) else ""
-
-
-def admin_principal(event: Mapping[str, Any]) -> str:
-    """The IAM principal of an IAM-authorized route (userArn, else caller id), or ""."""
-    iam = ((event.get("requestContext") or {}).get("authorizer") or {}).get("iam") or {}
-    return str(iam.get("userArn") or iam.get("callerId") or iam.get("userId") or "")
-
-
-def request_id_of(event: Mapping[str, Any]) -> str:
-    return str((event.get("requestContext") or {}).get("requestId") or "")
 
 
 def denied_response(decision: Decision) -> Response:
