@@ -24,12 +24,13 @@ class Context:
 @pytest.fixture
 def api(stack: Stack) -> Any:
     module = load_module("RegistryApiFunction", fresh=True)
-    module.app.dependency_overrides[module.get_admin] = lambda: stack.admin
+    module.get_admin = lambda: stack.admin  # the routes take the admin from get_admin()
     return module
 
 
 def _call(api: Any, name: str, *, body: Any = None, raw_body: str | None = None, path: dict[str, str] | None = None,
-          query: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+          query: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+          base64_encoded: bool = False) -> tuple[int, dict[str, Any]]:
     event = load_event(f"registry_api_{name}")
     if path:
         event["pathParameters"] = path
@@ -41,6 +42,10 @@ def _call(api: Any, name: str, *, body: Any = None, raw_body: str | None = None,
         event["body"] = json.dumps(body)
     if raw_body is not None:
         event["body"] = raw_body
+    if base64_encoded:
+        event["isBase64Encoded"] = True
+    if headers is not None:
+        event["headers"] = headers
     if query is not None:
         event["queryStringParameters"] = query
         event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())

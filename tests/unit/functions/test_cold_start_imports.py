@@ -59,6 +59,34 @@ def test_the_authorizer_reads_the_registry_with_botocore_alone() -> None:
     assert _any(first, "boto3", "s3transfer", "facepolicy.dynamodb") == []
 
 
+LIST_CUSTOMERS_PROBE = """
+import json
+class Page:
+    items, next_cursor = (), ""
+class Admin:
+    def list_customers(self, limit, cursor):
+        return Page()
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "RegistryApiFunction", 512, "r1"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:RegistryApiFunction"
+app.get_admin()  # the real composition, then a stand-in admin for the call (no AWS here)
+app.get_admin = Admin
+with open("../../events/registry_api_list_customers.json") as f:
+    answer = app.lambda_handler(json.load(f), Context())
+assert answer["statusCode"] == 200 and json.loads(answer["body"]) == {"customers": [], "next_cursor": None}, answer
+"""
+
+
+def test_registry_api_routes_without_the_event_handler_and_loads_pydantic_only_for_a_body() -> None:
+    # API Gateway's routeKey names the route (admin_routes); the request models load on the first call with a body
+    _, first = _loaded("RegistryApiFunction", "functions/registry_api", LIST_CUSTOMERS_PROBE)
+    assert _any(first, "pydantic", "aws_lambda_powertools.event_handler", "facepolicy.admin_requests") == []
+    _, with_body = _loaded("RegistryApiFunction", "functions/registry_api",
+                           "import admin_routes, facepolicy.admin_requests as m; "
+                           "admin_routes.Request({'body': '{\"version\": 2}'}).body_as(m.UpdateCustomerRequest)")
+    assert "pydantic" in with_body
+
+
 def test_registry_api_reads_the_checked_policy_and_never_loads_xray() -> None:
     # the admin checks changes against the policy; it reads the build's checked form (policy.checked.json)
     _, first = _loaded("RegistryApiFunction", "functions/registry_api", "app.get_admin()")
