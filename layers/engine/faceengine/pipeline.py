@@ -30,7 +30,7 @@ from .types import (
     Landmark,
     UnindexedFace,
 )
-from .yunet import MAX_SIDE, Detector
+from .yunet import FIRST_MIN_SIDE, MAX_SIDE, Detector
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +194,8 @@ class FaceEngine:
 
     def source_face(self, data: bytes, *, max_bytes: int = MAX_BYTES) -> EmbeddedFace:
         """The largest face of an image, embedded (CompareFaces' source); raises NoFaceError."""
-        analysis = self.analyze(data, max_faces=1, max_bytes=max_bytes, reduced_decode=True)
+        analysis = self.analyze(data, max_faces=1, max_bytes=max_bytes, reduced_decode=True,
+                                detect_min_side=FIRST_MIN_SIDE)
         if not analysis.faces:
             raise NoFaceError()
         return analysis.faces[0]
@@ -202,7 +203,8 @@ class FaceEngine:
     def compare(self, source: EmbeddedFace, target: bytes, *, threshold: float = DEFAULT_THRESHOLD,
                 max_bytes: int = MAX_BYTES) -> Comparison:
         """The source face against (up to 100 of) the largest faces of the target image."""
-        analysis = self.analyze(target, max_faces=MAX_COMPARE_TARGET_FACES, max_bytes=max_bytes, reduced_decode=True)
+        analysis = self.analyze(target, max_faces=MAX_COMPARE_TARGET_FACES, max_bytes=max_bytes, reduced_decode=True,
+                                detect_min_side=FIRST_MIN_SIDE)
         if not analysis.faces:
             return Comparison(source.face, (), ())
         vectors = np.stack([f.embedding for f in analysis.faces])

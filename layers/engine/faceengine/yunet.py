@@ -42,6 +42,8 @@ SEARCH_MAX_SIDE = 640
 # Measured by bench.accuracy's search verification: same-person min unchanged (0.681), mean 0.771 vs 0.774;
 # at 0.85 x 640 the min fell to 0.661.
 SEARCH_MIN_SIDE = 576
+# Compare's adaptive first pass takes the same cheaper input (the re-detection at MAX_SIDE stays exact).
+FIRST_MIN_SIDE = 576
 FIRST_SIDE = 640  # adaptive detection's first pass
 TINY_FACE = 32.0  # px at the detector's input: a smaller face found triggers a pass at MAX_SIDE
 STRIDES = (8, 16, 32)
@@ -167,12 +169,13 @@ class Detector:
 
     def detect(self, image: Image.Image, max_side: int | None = None, *, min_side: int | None = None) -> RawDetections:
         """Faces: one pass at `max_side` if given (or between min_side and max_side, see preprocess), else
-        adaptive (FIRST_SIDE, then self.max_side if needed)."""
+        adaptive (FIRST_SIDE, or down to min_side by a box reduce; then self.max_side exactly if needed)."""
         if max_side is not None:
             return self.detect_at(image, max_side, min_side=min_side)
         first_side = min(FIRST_SIDE, self.max_side)
-        found = self.detect_at(image, first_side)
-        scale = input_scale(image.width, image.height, first_side)
+        found = self.detect_at(image, first_side, min_side=min_side)  # min_side: the first pass only
+        factor = reduce_factor(image.width, image.height, first_side, min_side)
+        scale = 1.0 / factor if factor > 1 else input_scale(image.width, image.height, first_side)
         if scale >= 1.0 or first_side >= self.max_side:
             return found  # the first pass already saw the image at the largest size allowed
         if len(found) and float(found.boxes[:, 2:].min()) * scale >= TINY_FACE:

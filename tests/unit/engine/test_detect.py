@@ -191,3 +191,38 @@ def test_image_without_faces_is_looked_at_twice(engine: FaceEngine, monkeypatch:
     sizes = count_passes(engine, monkeypatch)
     assert engine.detect(blank).faces == ()
     assert sizes == [640, 960]
+
+
+def test_compare_first_pass_takes_the_box_reduce_and_redetects_exactly(engine: FaceEngine,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given t1.jpg (1280 px) tiled 4x4 into its own frame: 96 faces of ~25 px
+    from faceengine.yunet import FIRST_MIN_SIDE
+
+    t1 = Image.open(io.BytesIO(photo("t1.jpg"))).convert("RGB")
+    tile = t1.resize((t1.width // 4, t1.height // 4), Image.Resampling.LANCZOS)
+    frame = Image.new("RGB", t1.size)
+    for row in range(4):
+        for col in range(4):
+            frame.paste(tile, (col * tile.width, row * tile.height))
+    sizes = count_passes(engine, monkeypatch)
+    # When detected adaptively with compare's first-pass minimum
+    found = engine.detector.detect(frame, min_side=FIRST_MIN_SIDE)
+    # Then the first pass sees the box-halved 640 px frame, the faces are tiny there, and the second pass
+    # runs at 960 px exactly, finding what a fixed 960 pass finds
+    assert sizes == [640, 960]
+    assert len(found) == len(engine.detector.detect(frame, 960)) >= 90
+
+
+def test_compare_source_face_from_the_box_reduce_is_the_same_face(engine: FaceEngine,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given obama2.jpg (1200 px: halved by a box reduce to 600 px for compare's first pass)
+    from faceengine.yunet import FIRST_MIN_SIDE
+
+    exact = engine.analyze(photo("obama2.jpg"), max_faces=1, reduced_decode=True)
+    sizes = count_passes(engine, monkeypatch)
+    # When compare takes its source face
+    source = engine.source_face(photo("obama2.jpg"))
+    # Then one pass at the reduced size found the face that the exact 640 px pass finds
+    assert sizes == [-(-313 // 32) * 32] and FIRST_MIN_SIDE <= 600
+    assert abs(source.face.box.left - exact.faces[0].face.box.left) < 0.05 * source.face.box.width
+    assert float(source.embedding @ exact.faces[0].embedding) > 0.95
