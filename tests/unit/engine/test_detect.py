@@ -167,16 +167,21 @@ def test_adaptive_detection_stops_at_640_when_faces_are_large(engine: FaceEngine
     assert faces[0].box.width > 200
 
 
-def test_adaptive_detection_redetects_larger_when_faces_are_tiny(engine: FaceEngine,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given t1.jpg tiled 4x4 into its own frame: 96 faces of ~25 px
+def t1_tiled_4x4() -> Image.Image:
+    """t1.jpg (1280x886) tiled 4x4 into a frame of its own size: 96 faces of ~25 px."""
     t1 = Image.open(io.BytesIO(photo("t1.jpg"))).convert("RGB")
     tile = t1.resize((t1.width // 4, t1.height // 4), Image.Resampling.LANCZOS)
     frame = Image.new("RGB", t1.size)
     for row in range(4):
         for col in range(4):
             frame.paste(tile, (col * tile.width, row * tile.height))
-    data = encode(frame, "PNG")
+    return frame
+
+
+def test_adaptive_detection_redetects_larger_when_faces_are_tiny(engine: FaceEngine,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given t1.jpg tiled 4x4 into its own frame: 96 faces of ~25 px
+    data = encode(t1_tiled_4x4(), "PNG")
     sizes = count_passes(engine, monkeypatch)
     # When detected without a fixed size
     adaptive = engine.detect(data).faces
@@ -198,12 +203,7 @@ def test_compare_first_pass_takes_the_box_reduce_and_redetects_exactly(engine: F
     # Given t1.jpg (1280 px) tiled 4x4 into its own frame: 96 faces of ~25 px
     from faceengine.yunet import FIRST_MIN_SIDE
 
-    t1 = Image.open(io.BytesIO(photo("t1.jpg"))).convert("RGB")
-    tile = t1.resize((t1.width // 4, t1.height // 4), Image.Resampling.LANCZOS)
-    frame = Image.new("RGB", t1.size)
-    for row in range(4):
-        for col in range(4):
-            frame.paste(tile, (col * tile.width, row * tile.height))
+    frame = t1_tiled_4x4()
     sizes = count_passes(engine, monkeypatch)
     # When detected adaptively with compare's first-pass minimum
     found = engine.detector.detect(frame, min_side=FIRST_MIN_SIDE)
