@@ -38,23 +38,22 @@ METRIC_OF_ACTION = {
 
 def compose(environ: Mapping[str, str] | None = None, *, engine: Engine | None = None) -> Indexer:
     """The composition root of template.yaml's IndexFacesFunction: the face store and vector index
-    (facestore.env), the policy gate (facepolicy.env), S3, UPLOADS_BUCKET and ENGINE_THREADS. The
-    engine loads on first use (a deny or a delete never loads it)."""
+    (facestore.env), the policy gate (facepolicy.env), S3, UPLOADS_BUCKET and ENGINE_THREADS. Two
+    low-level botocore clients of the process's lean session (facepolicy.env), the DynamoDB one shared by
+    the store and the gate; no boto3 (its import with s3transfer). The engine loads on first use (a deny
+    or a delete never loads it)."""
     import os
 
-    import boto3
-
-    from facepolicy.env import CLIENT_CONFIG, gate_from_env, lean_boto3
+    from facepolicy.env import botocore_client, gate_from_env
     from facestore.env import StoreSettings, face_store, vector_index
 
-    lean_boto3()  # boto3's default session without botocore's scan of every service folder
     env = os.environ if environ is None else environ
     settings = StoreSettings.from_env(env)
-    store = face_store(settings, boto3.client("dynamodb", config=CLIENT_CONFIG))
-    s3 = boto3.client("s3", config=CLIENT_CONFIG)
+    dynamodb, s3 = botocore_client("dynamodb"), botocore_client("s3")
+    store = face_store(settings, dynamodb)
     threads = int(env.get("ENGINE_THREADS", "") or 1)
     return Indexer(engine=engine or functools.partial(load_engine, threads),
-                   gate=gate_from_env(env, metrics=metrics), store=store,
+                   gate=gate_from_env(env, dynamodb, metrics=metrics), store=store,
                    objects=UploadObjects(s3, env["UPLOADS_BUCKET"]), vector_index=vector_index(settings, store, s3))
 
 
@@ -83,10 +82,10 @@ def load_before_snapshot() -> None:
 def renew_after_restore() -> None:
     """SnapStart: new AWS clients (connections, credentials), policy cache and random seed per restored
     container; the loaded models are kept (load_engine)."""
-    from facepolicy.env import lean_boto3
+    from facepolicy.env import lean_session
 
     random.seed()
-    lean_boto3(renew=True)  # a new session: credentials resolved after the restore, not in the snapshot
+    lean_session(renew=True)  # a new session: credentials resolved after the restore, not in the snapshot
     get_indexer.cache_clear()
     get_indexer()
 

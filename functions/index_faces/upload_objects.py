@@ -83,7 +83,7 @@ def check_size(size: int | None, limit: int, *, known: bool = True) -> None:
 
 
 class UploadObjects:
-    """The uploads bucket (`s3`: a boto3 S3 client). Only keys of S3 events of this bucket are read."""
+    """The uploads bucket (`s3`: a low-level S3 client). Only keys of S3 events of this bucket are read."""
 
     def __init__(self, s3: Any, bucket: str, max_bytes: int = MAX_UPLOAD_BYTES) -> None:
         self.s3 = s3

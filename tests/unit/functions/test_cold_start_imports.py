@@ -119,6 +119,13 @@ def test_face_api_reaches_aws_with_botocore_alone() -> None:
     assert _any(first, "boto3", "s3transfer", "facepolicy.dynamodb") == []
 
 
+def test_index_faces_reaches_aws_with_botocore_alone() -> None:
+    # the store, the vector index, the gate and the uploads bucket on low-level clients of one lean session
+    _, first = _loaded("IndexFacesFunction", "functions/index_faces", "app.get_indexer()")
+    assert "botocore.client" in first and "facepolicy.dynamodb_audit" in first
+    assert _any(first, "boto3", "s3transfer", "facepolicy.dynamodb") == []
+
+
 def test_erase_customer_loads_no_xray_where_tracing_is_off() -> None:
     _, first = _loaded("EraseCustomerFunction", "functions/erase_customer", "app.get_eraser()")
     assert _any(first, "aws_xray_sdk") == []
