@@ -10,6 +10,10 @@ from facepolicy import runtime
 
 runtime.pause_gc()  # Lambda: no garbage collection during init (facepolicy.runtime); the imports follow
 
+from facepolicy.lean_imports import lazy_package
+
+lazy_package("aws_lambda_powertools.event_handler")  # its HTTP resolver without every other resolver's import
+
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics

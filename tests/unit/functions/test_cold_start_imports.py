@@ -126,6 +126,16 @@ def test_index_faces_reaches_aws_with_botocore_alone() -> None:
     assert _any(first, "boto3", "s3transfer", "facepolicy.dynamodb") == []
 
 
+def test_face_api_imports_powertools_http_resolver_without_the_other_resolvers() -> None:
+    # facepolicy.lean_imports: the event handler package's __init__ (AppSync, Bedrock, VPC Lattice, ... and
+    # asyncio) is not run; its names import on first use
+    _, first = _loaded("FaceApiFunction", "functions/face_api", "import faceapi.deps; faceapi.deps.get_deps()")
+    assert "aws_lambda_powertools.event_handler.api_gateway" in first
+    assert _any(first, "asyncio", "aws_lambda_powertools.event_handler.appsync",
+                "aws_lambda_powertools.event_handler.bedrock_agent",
+                "aws_lambda_powertools.event_handler.vpc_lattice") == []
+
+
 def test_erase_customer_loads_no_xray_where_tracing_is_off() -> None:
     _, first = _loaded("EraseCustomerFunction", "functions/erase_customer", "app.get_eraser()")
     assert _any(first, "aws_xray_sdk") == []
