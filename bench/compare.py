@@ -144,7 +144,7 @@ def startup(rounds: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def run(rounds: int = 3, reference_sface: Path | None = None, baseline: str | None = None) -> None:
+def run(rounds: int = 5, reference_sface: Path | None = None, baseline: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_photo_set(Path(tmp))
         runs = contenders(paths, reference_sface, baseline)
@@ -180,7 +180,7 @@ def run(rounds: int = 3, reference_sface: Path | None = None, baseline: str | No
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--reference-sface", type=Path, default=None,
                         help="SFace before the PRelu rewrite, also given to OpenCV (its faster run counts)")
     parser.add_argument("--baseline", default=None, help="another facesearch executable, e.g. an older build")
