@@ -107,10 +107,9 @@ class Detector:
 
         With `min_side`, a box reduce by an integer factor that brings the longer side into [min_side, max_side]
         is the whole downscale (see reduce_factor); otherwise the image is scaled to exactly max_side."""
-        scale = input_scale(image.width, image.height, max_side or self.max_side)
-        factor = reduce_factor(image.width, image.height, max_side or self.max_side, min_side)
+        factor, scale = pass_scale(image.width, image.height, max_side or self.max_side, min_side)
         if factor > 1:
-            image, scale = image.reduce(factor), 1.0 / factor
+            image = image.reduce(factor)
         elif scale < 1.0:
             image = downscale(image, scale)
         pixels = np.asarray(image, dtype=np.uint8)
@@ -174,8 +173,7 @@ class Detector:
             return self.detect_at(image, max_side, min_side=min_side)
         first_side = min(FIRST_SIDE, self.max_side)
         found = self.detect_at(image, first_side, min_side=min_side)  # min_side: the first pass only
-        factor = reduce_factor(image.width, image.height, first_side, min_side)
-        scale = 1.0 / factor if factor > 1 else input_scale(image.width, image.height, first_side)
+        _, scale = pass_scale(image.width, image.height, first_side, min_side)
         if scale >= 1.0 or first_side >= self.max_side:
             return found  # the first pass already saw the image at the largest size allowed
         if len(found) and float(found.boxes[:, 2:].min()) * scale >= TINY_FACE:
@@ -195,6 +193,13 @@ def reduce_factor(width: int, height: int, max_side: int, min_side: int | None) 
         return 1
     factor = -(-side // max_side)  # the smallest factor that fits max_side
     return factor if -(-side // factor) >= min_side else 1
+
+
+def pass_scale(width: int, height: int, max_side: int, min_side: int | None) -> tuple[int, float]:
+    """(box-reduce factor, scale) of one detection pass: the reduce alone when it lands in [min_side, max_side]
+    (scale 1 / factor), else factor 1 and the exact scale to max_side (see preprocess)."""
+    factor = reduce_factor(width, height, max_side, min_side)
+    return (factor, 1.0 / factor) if factor > 1 else (1, input_scale(width, height, max_side))
 
 
 def downscale(image: Image.Image, scale: float) -> Image.Image:
