@@ -122,11 +122,10 @@ class SearchEngines:
                max_faces: int, min_cosine: float, synced: bool = False,
                model_version: str | None = None) -> list[tuple[str, float]]:
         with self._lock:
-            chosen = self._chosen.get((customer_id, collection_id)) if synced else None
+            engine = self._chosen.get((customer_id, collection_id)) if synced else None
         coll: Collection | None = None
-        if chosen is None:
-            chosen, coll = self._chosen_for(customer_id, collection_id, model_version)
-        engine = chosen
+        if engine is None:
+            engine, coll = self._chosen_for(customer_id, collection_id, model_version)
         if engine == VECTOR and self.vector is not None:
             try:
                 return self.vector.search(customer_id, collection_id, query, max_faces=max_faces,
