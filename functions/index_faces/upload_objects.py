@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from s3_notifications import ObjectEvent, text
 
+from facestore.s3_purge import key_versions
 from facestore.uploads import MAX_UPLOAD_BYTES, object_missing
 
 
@@ -109,11 +110,8 @@ class UploadObjects:
             versions = [version_id or event.version_id or ""]
         else:
             with _s3_errors("ListObjectVersions"):
-                listing = self.s3.list_object_versions(Bucket=event.bucket, Prefix=event.key)
-            versions = [v["VersionId"] for v in (*listing.get("Versions", ()), *listing.get("DeleteMarkers", ()))
-                        if v.get("Key") == event.key and v.get("VersionId")]
-            if not versions:
-                versions = ["null"]
+                markers, versions = key_versions(self.s3, event.bucket, event.key)
+            versions = [*versions, *markers] or ["null"]
         for version_id in versions:
             with _s3_errors("DeleteObject"):
                 self.s3.delete_object(Bucket=event.bucket, Key=event.key, VersionId=version_id)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
-from botocore.exceptions import ClientError
 from pydantic import Field
 
 from faceapi import images, views
@@ -21,7 +19,7 @@ from faceapi.deps import Deps
 from faceapi.errors import ResourceNotFound
 from faceapi.models import Model
 from facestore.errors import CollectionNotFound
-from facestore.s3_purge import purge_prefix
+from facestore.s3_purge import delete_key_versions, purge_prefix
 from facestore.uploads import collection_prefix, upload_key
 
 MAX_PHOTOS_PAGE = 100
@@ -98,29 +96,11 @@ def delete_photo(d: Deps, customer_id: str, collection_id: str, image_id: str) -
     """Delete every version of the upload, then its faces and status (the later ObjectRemoved is a no-op)."""
     _require_collection(d, customer_id, collection_id)
     key = upload_key(customer_id, collection_id, image_id)
-    removed = _delete_versions(d.s3, d.settings.uploads_bucket, key)
+    removed = delete_key_versions(d.s3, d.settings.uploads_bucket, key)
     faces = d.store.delete_image(customer_id, collection_id, image_id, sequencer=None)
     if not removed and not faces:
         raise ResourceNotFound("the image does not exist")
     return DeletedImage(image_id=image_id, deleted_faces=faces)
-
-
-def _delete_versions(s3: Any, bucket: str, key: str) -> int:
-    """Delete all versions and delete markers of exactly `key`; how many there were."""
-    count = 0
-    paginator = s3.get_paginator("list_object_versions")
-    try:
-        for page in paginator.paginate(Bucket=bucket, Prefix=key):
-            doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                      for v in page.get("Versions", []) + page.get("DeleteMarkers", []) if v["Key"] == key]
-            if doomed:
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
-                count += sum(1 for v in page.get("Versions", []) if v["Key"] == key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
-            return 0
-        raise
-    return count
 
 
 def purge_collection_photos(d: Deps, customer_id: str, collection_id: str,

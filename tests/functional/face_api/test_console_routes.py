@@ -199,6 +199,24 @@ def test_police_may_delete_its_own_photo_but_not_another_customers(api: Api) -> 
     assert api.deps.s3.head_object(Bucket=api.uploads_bucket, Key=f"uploads/{CUSTOMER}/{COLLECTION}/{IMG}")
 
 
+def test_a_photo_s3_refuses_to_delete_is_a_503_and_keeps_its_faces(api: Api, photo_faces: dict[str, Any],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an indexed photo, and S3 answering DeleteObjects with a per-key AccessDenied (a 200, as S3 does)
+    api.create_collection()
+    _put_upload(api, CUSTOMER, "obama.jpg", photo("obama.jpg"))
+    face = _indexed(api, "obama.jpg", photo_faces["obama.jpg"].faces[0].embedding)
+    monkeypatch.setattr(api.deps.s3, "delete_objects", lambda **_kw: {
+        "Errors": [{"Key": "x", "Code": "AccessDenied", "Message": "denied"}]})
+    # When the photo is deleted
+    status, body = api.call("http_delete_image", path={"image_id": "obama.jpg"})
+    # Then the caller is told to retry, and nothing is half gone: the object and its face both stay
+    assert status == 503 and body["code"] == "SERVICE_UNAVAILABLE", body
+    assert api.deps.s3.head_object(Bucket=api.uploads_bucket, Key=f"uploads/{CUSTOMER}/{COLLECTION}/obama.jpg")
+    assert [i["image_id"] for i in api.call("http_list_images")[1]["images"]] == ["obama.jpg"]
+    monkeypatch.undo()
+    assert api.call("http_delete_image", path={"image_id": "obama.jpg"})[1]["deleted_faces"] == [face]
+
+
 # ------------------------------------------------------------------ POST .../search/face
 def _side_by_side(*names: str) -> bytes:
     images = [Image.open(io.BytesIO(photo(n))).convert("RGB") for n in names]
