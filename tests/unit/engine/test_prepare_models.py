@@ -74,11 +74,37 @@ def test_prelu_rewrite_keeps_every_embedding(prepare_models: ModuleType, sface_s
 def test_preparation_is_deterministic_and_matches_the_manifest(prepare_models: ModuleType,
                                                                sface_source: bytes) -> None:
     spec = prepare_models.MODELS[1]
-    first = prepare_models.prepare(sface_source, spec)
-    assert first == prepare_models.prepare(sface_source, spec)
+    first = prepare_models.prepared_files(sface_source, spec)
+    assert first == prepare_models.prepared_files(sface_source, spec)
+    assert set(first) == {"sface.onnx", "sface.data"}
     manifest = {m["file"]: m for m in prepare_models.json.loads(prepare_models.MANIFEST.read_text())["models"]}
-    assert manifest["sface.onnx"]["sha256"] == prepare_models.sha256_bytes(first)
-    assert manifest["sface.onnx"]["preparation"] == prepare_models.preparation_text(spec)
+    for name, data in first.items():
+        assert manifest[name]["sha256"] == prepare_models.sha256_bytes(data)
+        assert manifest[name]["bytes"] == len(data)
+        assert manifest[name]["preparation"] == prepare_models.preparation_text(spec)
+
+
+def test_external_weights_keep_every_embedding(prepare_models: ModuleType, sface_source: bytes,
+                                               engine: FaceEngine, tmp_path: Path) -> None:
+    # Given SFace prepared as one file, and as the layer ships it: the graph with its weights in sface.data
+    spec = prepare_models.MODELS[1]
+    whole = prepare_models.prepare(sface_source, spec)
+    files = prepare_models.prepared_files(sface_source, spec)
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    graph = onnx.load_from_string(files["sface.onnx"])
+    external = [t for t in graph.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    # Then the graph file carries no large weights, each external tensor starts on a page of sface.data
+    assert len(files["sface.onnx"]) < 100_000 and len(external) >= 50
+    offsets = [int(next(e.value for e in t.external_data if e.key == "offset")) for t in external]
+    assert all(offset % prepare_models.WEIGHTS_ALIGNMENT == 0 for offset in offsets)
+    # And every face of the test photos embeds to the same vector from either form
+    batch = every_test_face(engine)
+    split = ort.InferenceSession(str(tmp_path / "sface.onnx"), session_options(1), providers=["CPUExecutionProvider"])
+    ours = split.run(None, {split.get_inputs()[0].name: batch})[0]
+    ours = ours / np.linalg.norm(ours, axis=1, keepdims=True)
+    cosines = (ours * embeddings(whole, batch)).sum(axis=1)
+    assert cosines.min() >= 0.999999
 
 
 def test_a_slope_above_one_is_sign_folded_exactly(prepare_models: ModuleType) -> None:
