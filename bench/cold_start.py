@@ -19,6 +19,7 @@ first answer, so moving work from init into the first request cannot pass it. In
 not included (Lambda's runtime has started before init). Medians of RUNS runs, with the slowest
 top-level imports of one `python -X importtime` run. Timings on a shared machine are noisy: compare
 functions within one run (the reference peer is `import boto3` alone).
+COLD_START_FUNCTIONS=FaceApiFunction,... narrows a run to those functions (default: all four).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = int(os.environ.get("COLD_START_RUNS", "7"))
+ONLY = [f for f in os.environ.get("COLD_START_FUNCTIONS", "").split(",") if f]  # e.g. FaceApiFunction; empty: all
 TOP_IMPORTS = 5
 CUSTOMER_ID = "acme-photos"  # the customer of the sample events
 
@@ -253,6 +255,14 @@ def top_imports(importtime_log: str, n: int = TOP_IMPORTS) -> list[tuple[str, fl
     return sorted(picked, key=lambda kv: -kv[1])[:n]
 
 
+def selected_functions() -> dict[str, tuple[str, str, str, float]]:
+    """FUNCTIONS, narrowed to COLD_START_FUNCTIONS when it is set (an unknown name is refused)."""
+    unknown = sorted(set(ONLY) - set(FUNCTIONS))
+    if unknown:
+        raise SystemExit(f"cold start: unknown function(s) {', '.join(unknown)}; known: {', '.join(FUNCTIONS)}")
+    return {f: spec for f, spec in FUNCTIONS.items() if not ONLY or f in ONLY}
+
+
 def reference_seconds() -> float:
     """A peer measured in the same run: `import boto3` alone in a fresh process (every function needs it)."""
     code = "import time; t = time.perf_counter(); import boto3; print(time.perf_counter() - t)"
@@ -275,7 +285,7 @@ def run() -> None:
         print(f"cold start model check of a fresh container (no stamps): the build's record on read-only /opt"
               f" {record * 1000:.1f} ms (what the children do); hashing sface.onnx + sface.data where writable"
               f" {hashing * 1000:.0f} ms")
-        for function_id, (_, _, event_name, goal) in FUNCTIONS.items():
+        for function_id, (_, _, event_name, goal) in selected_functions().items():
             samples = [measure(function_id, info)[0] for _ in range(RUNS)]
             med = {k: statistics.median(s[k] for s in samples) for k in ("import", "wiring", "first", "warm")}
             init = statistics.median(s["import"] + s["wiring"] for s in samples)
