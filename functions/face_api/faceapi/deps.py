@@ -85,12 +85,13 @@ def s3_client() -> Any:
 def compose(environ: Mapping[str, str] | None = None, *, metrics: Any = None) -> Deps:
     """The production wiring: DynamoDB face store, S3-snapshot vector index, policy gate, S3 client. Two
     low-level botocore clients of one lean session (facepolicy.env), shared by the store, the index and
-    the gate; no boto3 (its import with s3transfer, and its resource layer, cost a cold start ~0.05-0.1 s)."""
-    from facepolicy.env import botocore_client, gate_from_env
+    the gate; no boto3 (its import with s3transfer, and its resource layer, cost a cold start ~0.05-0.1 s).
+    The S3 client is built on first use (facepolicy.env.LazyClient): the DynamoDB one serves every request."""
+    from facepolicy.env import LazyClient, botocore_client, gate_from_env
     from facestore.env import StoreSettings, face_store, search_index
 
     settings, store_settings = Settings.from_env(environ), StoreSettings.from_env(environ)
-    s3 = s3_client()
+    s3 = LazyClient(s3_client)  # built by the first request that reads or signs for S3, not by ListCollections'
     dynamodb = botocore_client("dynamodb")
     store = face_store(store_settings, dynamodb)
     index = search_index(store_settings, store, s3, dynamodb)

@@ -119,6 +119,25 @@ def test_face_api_reaches_aws_with_botocore_alone() -> None:
     assert _any(first, "boto3", "s3transfer", "facepolicy.dynamodb") == []
 
 
+S3_LAZY_PROBE = """
+from facepolicy import env
+made, session = [], env.lean_session()
+create = session.create_client
+session.create_client = lambda service, *args, **kwargs: (made.append(service), create(service, *args, **kwargs))[1]
+import faceapi.deps
+d = faceapi.deps.get_deps()
+assert made == ["dynamodb"] and not d.s3.built, made
+assert d.s3.meta.service_model.service_name == "s3" and d.s3.built and made == ["dynamodb", "s3"], made
+assert d.index.exact._snapshots._s3.client() is d.s3.client()  # the vector index's snapshots: the same client
+"""
+
+
+def test_face_api_builds_its_s3_client_on_first_use() -> None:
+    # a container whose first requests never touch S3 (ListCollections, DescribeCollection, ...) does not pay
+    # the S3 model and endpoint rules at init; the first upload, search or snapshot load builds it, once
+    _loaded("FaceApiFunction", "functions/face_api", S3_LAZY_PROBE)
+
+
 def test_index_faces_reaches_aws_with_botocore_alone() -> None:
     # the store, the vector index, the gate and the uploads bucket on low-level clients of one lean session
     _, first = _loaded("IndexFacesFunction", "functions/index_faces", "app.get_indexer()")
