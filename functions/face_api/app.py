@@ -13,7 +13,9 @@ runtime.pause_gc()  # Lambda: no garbage collection during init (facepolicy.runt
 from facepolicy.lean_imports import lazy_package
 
 lazy_package("aws_lambda_powertools.event_handler")  # its HTTP resolver without every other resolver's import
+lazy_package("aws_lambda_powertools.utilities.data_classes")  # the resolver's event classes, not ~30 event sources'
 
+import warnings
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -29,6 +31,9 @@ from facepolicy.http import PolicyHttpResolver
 logger = Logger()
 tracer = runtime.tracer()  # Powertools' Tracer only where tracing is switched on (facepolicy.runtime)
 metrics = Metrics()
+# Most routes count nothing, by design: Powertools' "No application metrics to publish" warning would be a log
+# line per container, formatted (source line read) on the first such request
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 TITLE, VERSION = "facesearch", "1.0.0"
 DESCRIPTION = ("Face collections, search, users, compare and detect, with a policy layer that refuses "

@@ -37,6 +37,16 @@ def _re_exports(origin: str, package: str) -> dict[str, str]:
     return found
 
 
+class _LazyPackage(ModuleType):
+    """A lazily registered package: the import system's binding of a submodule onto it is skipped where the real
+    `__init__` binds the same name to something else (the export, then imported on first access)."""
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        if attr in self.__dict__.get("_shadowed", ()) and isinstance(value, ModuleType):
+            return
+        super().__setattr__(attr, value)
+
+
 def lazy_package(name: str) -> ModuleType:
     """The package `name`, registered without running its `__init__`; its re-exported names import lazily."""
     if name in sys.modules:
@@ -46,6 +56,10 @@ def lazy_package(name: str) -> ModuleType:
         raise ImportError(f"{name} is not a package with an __init__")
     module = importlib.util.module_from_spec(spec)
     exports = _re_exports(spec.origin, name)
+    module.__class__ = _LazyPackage
+    # a name re-exported from a submodule of the same name (data_classes' `event_source` function from its
+    # `event_source` module): the real __init__ rebinds it after the import system set the submodule there
+    module.__dict__["_shadowed"] = frozenset(attr for attr, source in exports.items() if source == f"{name}.{attr}")
 
     def __getattr__(attr: str) -> Any:  # PEP 562: only for names not set yet
         source = exports.get(attr)

@@ -119,6 +119,21 @@ def test_face_api_reaches_aws_with_botocore_alone() -> None:
     assert _any(first, "boto3", "s3transfer", "facepolicy.dynamodb") == []
 
 
+EMPTY_METRICS_PROBE = """
+import warnings
+with warnings.catch_warnings(record=True) as caught:  # app's filters kept; what passes them is recorded
+    app.metrics.flush_metrics()  # a request that added no metric (ListCollections)
+    warnings.warn("another warning", UserWarning)
+assert [str(w.message) for w in caught] == ["another warning"], [str(w.message) for w in caught]
+"""
+
+
+def test_face_api_flushes_an_empty_metric_set_without_a_warning() -> None:
+    # most routes count nothing: no "No application metrics to publish" line per container (nor its formatting
+    # on the first request); other warnings still show
+    _loaded("FaceApiFunction", "functions/face_api", EMPTY_METRICS_PROBE)
+
+
 S3_LAZY_PROBE = """
 from facepolicy import env
 made, session = [], env.lean_session()
@@ -153,6 +168,11 @@ def test_face_api_imports_powertools_http_resolver_without_the_other_resolvers()
     assert _any(first, "asyncio", "aws_lambda_powertools.event_handler.appsync",
                 "aws_lambda_powertools.event_handler.bedrock_agent",
                 "aws_lambda_powertools.event_handler.vpc_lattice") == []
+    # nor every event source's data classes (S3, SQS, Kafka, CodePipeline with tempfile, ...): the resolver's only
+    data_classes = "aws_lambda_powertools.utilities.data_classes"
+    assert f"{data_classes}.api_gateway_proxy_event" in first
+    assert _any(first, f"{data_classes}.s3_event", f"{data_classes}.sqs_event", f"{data_classes}.kafka_event",
+                f"{data_classes}.code_pipeline_job_event") == []
 
 
 def test_erase_customer_loads_no_xray_where_tracing_is_off() -> None:
