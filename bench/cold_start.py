@@ -18,7 +18,8 @@ and its template.yaml environment pointed at that server. It times
 first answer, so moving work from init into the first request cannot pass it. Interpreter start-up is
 not included (Lambda's runtime has started before init). Medians of RUNS runs, with the slowest
 top-level imports of one `python -X importtime` run. Timings on a shared machine are noisy: compare
-functions within one run (the reference peer is `import boto3` alone).
+functions within one run (the reference peer is `import boto3` alone). The same span in the child's CPU time
+(process_time) is printed beside it: it drifts less with the other processes of a busy machine (A/B runs).
 COLD_START_FUNCTIONS=FaceApiFunction,... narrows a run to those functions (default: all four).
 """
 
@@ -60,11 +61,11 @@ def _layer_statvfs(path, *args):
         return found
     return os.statvfs_result((*found[:8], found.f_flag | os.ST_RDONLY, *found[9:]))
 os.statvfs = _layer_statvfs
-t0 = time.perf_counter()
+c0, t0 = time.process_time(), time.perf_counter()
 import app
-t1 = time.perf_counter()
+c1, t1 = time.process_time(), time.perf_counter()
 {first_request}
-t2 = time.perf_counter()
+c2, t2 = time.process_time(), time.perf_counter()
 
 class Context:
     function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
@@ -76,11 +77,12 @@ class Context:
 
 event = json.loads(os.environ["BENCH_EVENT"])
 first = app.lambda_handler(json.loads(json.dumps(event)), Context())
-t3 = time.perf_counter()
+c3, t3 = time.process_time(), time.perf_counter()
 warm = app.lambda_handler(json.loads(json.dumps(event)), Context())
-t4 = time.perf_counter()
+c4, t4 = time.process_time(), time.perf_counter()
 mods = set(sys.modules)
 print("BENCH " + json.dumps({{"import": t1 - t0, "wiring": t2 - t1, "first": t3 - t2, "warm": t4 - t3,
+                  "cpu": (c1 - c0) + (c2 - c1) + (c3 - c2) - (c4 - c3),
                   "answers": [first, warm],
                   "loaded": sorted(m for m in ("jsonschema", "yaml", "aws_xray_sdk", "pydantic", "onnxruntime",
                                                "aws_lambda_powertools.event_handler", "boto3") if m in mods)}},
@@ -290,12 +292,13 @@ def run() -> None:
             med = {k: statistics.median(s[k] for s in samples) for k in ("import", "wiring", "first", "warm")}
             init = statistics.median(s["import"] + s["wiring"] for s in samples)
             cold = statistics.median(s["import"] + s["wiring"] + s["first"] - s["warm"] for s in samples)
+            cpu = statistics.median(s["cpu"] for s in samples)
             _, log = measure(function_id, info, importtime=True)
             tops = ", ".join(f"{name} {ms:.0f}" for name, ms in top_imports(log))
             verdict = "ok" if cold <= goal else "OVER"
             print(f"cold start {function_id:<20} init {init:5.3f} s (import {med['import']:5.3f} + wiring"
                   f" {med['wiring']:5.3f}); first call {med['first']:5.3f} s, warm {med['warm']:5.3f} s ({event_name});"
-                  f" cold {cold:5.3f} s = {cold / reference:3.1f}x boto3; goal {goal:.2f} s {verdict}")
+                  f" cold {cold:5.3f} s = {cold / reference:3.1f}x boto3 (CPU {cpu:.3f}); goal {goal:.2f} s {verdict}")
             print(f"    loads: {', '.join(samples[0]['loaded']) or '-'}; top imports (ms, cumulative): {tops}")
             summary.append(f"{function_id.removesuffix('Function')} {cold:.3f} s (goal {goal:.2f}: "
                            f"{'met' if cold <= goal else 'over'})")
