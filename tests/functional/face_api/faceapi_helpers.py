@@ -37,6 +37,21 @@ def blank_jpeg(size: tuple[int, int] = (320, 240)) -> bytes:
     return out.getvalue()
 
 
+def side_by_side(*names: str, scales: tuple[float, ...] | None = None) -> bytes:
+    """A JPEG of the named photos side by side on grey, each resized by its scale (default 1)."""
+    images = [Image.open(io.BytesIO(photo(n))).convert("RGB") for n in names]
+    images = [i if s == 1 else i.resize((round(i.width * s), round(i.height * s)), Image.Resampling.LANCZOS)
+              for i, s in zip(images, scales or (1.0,) * len(images), strict=True)]
+    out = Image.new("RGB", (sum(i.width for i in images), max(i.height for i in images)), (128, 128, 128))
+    x = 0
+    for image in images:
+        out.paste(image, (x, 0))
+        x += image.width
+    buffer = io.BytesIO()
+    out.save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 from typing import Any
 
 import pytest
 import requests
-from PIL import Image
 
 from facepolicy.policy import POLICY_PATH
 from facestore import ImageStatus
 
-from .faceapi_helpers import COLLECTION, CUSTOMER, OTHER, POLICE, Api, b64, photo
+from .faceapi_helpers import COLLECTION, CUSTOMER, OTHER, POLICE, Api, b64, photo, side_by_side
 
 IMG = "0b7e1c5e9f2a4d7c8a1b3c5d7e9f1a2b.jpg"
 
@@ -218,24 +216,11 @@ def test_a_photo_s3_refuses_to_delete_is_a_503_and_keeps_its_faces(api: Api, pho
 
 
 # ------------------------------------------------------------------ POST .../search/face
-def _side_by_side(*names: str) -> bytes:
-    images = [Image.open(io.BytesIO(photo(n))).convert("RGB") for n in names]
-    height = max(i.height for i in images)
-    out = Image.new("RGB", (sum(i.width for i in images), height), (128, 128, 128))
-    x = 0
-    for image in images:
-        out.paste(image, (x, 0))
-        x += image.width
-    buffer = io.BytesIO()
-    out.save(buffer, format="JPEG", quality=92)
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def two_people(api: Api, photo_faces: dict[str, Any]) -> tuple[bytes, list[dict[str, Any]], dict[str, str]]:
     api.create_collection()
     ids = api.put_photo_faces(photo_faces, ("obama.jpg", "biden.jpg"))
-    query = _side_by_side("obama2.jpg", "biden.jpg")
+    query = side_by_side("obama2.jpg", "biden.jpg")
     status, detected = api.call("http_detect", body={"image": b64(query)})
     assert status == 200 and len(detected["faces"]) >= 2
     return query, detected["faces"], ids

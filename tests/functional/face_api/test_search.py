@@ -10,7 +10,7 @@ import pytest
 import requests
 from PIL import Image
 
-from .faceapi_helpers import CUSTOMER, OTHER, Api, b64, blank_jpeg, photo
+from .faceapi_helpers import CUSTOMER, OTHER, Api, b64, blank_jpeg, photo, side_by_side
 
 GALLERY = ("obama.jpg", "biden.jpg", "t1.jpg")
 
@@ -53,6 +53,25 @@ def test_search_counts_unsearched_faces_and_respects_max_faces(api: Api, gallery
                                                           "max_faces": 1})
     assert status == 200 and body["unsearched_face_count"] >= 1 and len(body["face_matches"]) == 1
     assert body["face_matches"][0]["face"]["image_id"] == "t1.jpg"
+
+
+@pytest.mark.parametrize(("scales", "larger"), [((1.0, 0.4), "obama.jpg"), ((0.4, 1.0), "biden.jpg")])
+def test_search_by_image_searches_the_largest_face_of_a_group_photo(api: Api, gallery: dict[str, str],
+                                                                    scales: tuple[float, float], larger: str) -> None:
+    # Given Obama and Biden side by side, one of them shown much larger than the other
+    query = side_by_side("obama2.jpg", "biden.jpg", scales=scales)
+    status, detected = api.call("http_detect", body={"image": b64(query)})
+    areas = sorted((f["bounding_box"]["width"] * f["bounding_box"]["height"], f["bounding_box"]["left"])
+                   for f in detected["faces"])
+    assert status == 200 and len(areas) == 2 and areas[1][0] > 2 * areas[0][0]
+    # When the collection is searched with that photo
+    status, body = api.call("http_search_by_image", body={"image": b64(query), "threshold": 0, "max_faces": 5})
+    # Then the largest face is the one searched (as Rekognition's SearchFacesByImage), its person first, and the
+    # other face is counted as unsearched
+    assert status == 200, body
+    assert abs(body["searched_face_bounding_box"]["left"] - areas[1][1]) < 8
+    assert body["face_matches"][0]["face"]["face_id"] == gallery[larger]
+    assert body["unsearched_face_count"] == 1
 
 
 def test_search_with_no_face_is_an_empty_result(api: Api, gallery: dict[str, str]) -> None:
