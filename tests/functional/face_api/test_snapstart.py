@@ -20,6 +20,7 @@ def test_hooks_load_the_models_before_the_snapshot_and_renew_clients_and_caches_
     before = deps.get_deps()
     session_before = env.lean_session()
     assert before._engine is not None  # the models are in the snapshot: no request loads them
+    assert not before.s3.built  # no S3 client (connections, credentials) in the snapshot: built on first use
     # When two containers resume from the same snapshot (same random state), each running the hooks
     state = random.getstate()
     runtime.run_after_restore(deps.__name__)
@@ -35,6 +36,7 @@ def test_hooks_load_the_models_before_the_snapshot_and_renew_clients_and_caches_
     assert restored.gate.registry is not before.gate.registry  # no decision cached before the snapshot
     assert restored.engine is before.engine
     assert env.lean_session() is not session_before  # credentials resolved after the restore
+    assert not restored.s3.built  # built by the first request that needs it, in the restored container
     assert restored.s3.meta.events is not before.s3.meta.events  # clients of the new session
     assert draw_first != draw_second
     # And the restored handler answers, through the engine and the store
