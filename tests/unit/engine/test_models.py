@@ -43,11 +43,7 @@ def test_tampered_model_is_refused(tmp_path: Path) -> None:
 def test_tampered_or_missing_weights_are_refused(tmp_path: Path) -> None:
     # Given a copy of the models layer with one byte of SFace's external weights changed
     _copy_models(tmp_path)
-    with (tmp_path / "sface.data").open("r+b") as handle:
-        handle.seek(4096)
-        byte = handle.read(1)
-        handle.seek(4096)
-        handle.write(bytes([byte[0] ^ 0xFF]))
+    _flip_byte(tmp_path / "sface.data", 4096)
     # Then loading fails naming the weights file (onnxruntime never reads unverified weights)
     with pytest.raises(ModelError, match=r"sface\.data"):
         FaceEngine.load(tmp_path)
@@ -109,6 +105,15 @@ def test_threads_go_to_the_embedder_and_the_detector_stays_on_one() -> None:
     assert engine.detector.session.get_session_options().intra_op_num_threads == 1
 
 
+def _flip_byte(path: Path, offset: int) -> None:
+    """Change one byte of the file in place (its size kept)."""
+    with path.open("r+b") as handle:
+        handle.seek(offset)
+        byte = handle.read(1)
+        handle.seek(offset)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+
+
 def _copy_models(target: Path) -> None:
     for name in ("manifest.json", "yunet.onnx", "sface.onnx", "sface.data"):
         shutil.copy(REPO_MODEL_DIR / name, target / name)
@@ -147,11 +152,7 @@ def test_a_file_altered_after_its_stamp_is_refused(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(models, "_VERIFIED", set())
     target = tmp_path / "m" / "sface.data"
     before = target.stat()
-    with target.open("r+b") as handle:
-        handle.seek(1000)
-        byte = handle.read(1)
-        handle.seek(1000)
-        handle.write(bytes([byte[0] ^ 0xFF]))
+    _flip_byte(target, 1000)
     os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
     # Then loading hashes it again (its ctime moved) and refuses it
     with pytest.raises(ModelError, match=r"sface\.data"):
@@ -268,11 +269,7 @@ def test_a_build_record_is_ignored_where_the_files_are_writable(tmp_path: Path,
     assert not models.read_only(built)
     monkeypatch.setattr(models, "_VERIFIED", set())
     monkeypatch.setenv("FACESEARCH_CACHE_DIR", str(tmp_path / "cache"))
-    with (built / "sface.data").open("r+b") as handle:
-        handle.seek(1000)
-        byte = handle.read(1)
-        handle.seek(1000)
-        handle.write(bytes([byte[0] ^ 0xFF]))
+    _flip_byte(built / "sface.data", 1000)
     # Then the record does not vouch for it: it is hashed and refused
     with pytest.raises(ModelError, match=r"sface\.data"):
         locate_models(built)
