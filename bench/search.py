@@ -285,7 +285,8 @@ def run() -> None:
           f"{statistics.median(server.cpu[1]):.1f} ms); target p50 <= 40 ms on one thread, judged on this line: "
           f"as in Lambda, AWS's own work (parsing and storing the audit PutItem, answering the collection "
           f"GetItem) runs outside the function's thread, and the function still waits for every answer "
-          f"(the audit record is durable before any image work) and pays its own client side (signing, HTTP, "
+          f"(the audit record is durable before any face work; the photo is decoded meanwhile) and pays its "
+          f"own client side (signing, HTTP, "
           f"parsing): {'MET' if wall <= 40 else 'NOT MET'}", flush=True)
     print(f"search e2e first request (index cold, snapshot from S3): {inproc.cold_ms:.0f} ms in process, "
           f"{server.cold_ms:.0f} ms over HTTP", flush=True)

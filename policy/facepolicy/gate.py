@@ -3,13 +3,19 @@
 check = read the (cached) registry, decide, audit (table record + structured log line + metric per
 deny reason). It fails closed: a registry that cannot be read, or an audit record that cannot be
 written for an allow, is a deny with POLICY_UNAVAILABLE.
+
+`begin` is `check` for a route that parses its request while the allow's record is being written:
+the record goes out on a worker thread, and `PendingDecision.settle()` waits for it and gives the final
+decision. A deny is always audited before `begin` returns. The caller settles before any face work.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
@@ -20,6 +26,9 @@ from facepolicy.model import AuditRecord, Decision, ReasonCode
 from facepolicy.policy import Policy, decide, stamped
 from facepolicy.quota import QuotaEnforcer
 from facepolicy.registry import CustomerRegistry
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 logger = Logger(child=True)  # a library module: logs through the function's service logger, no handler of its own
 
@@ -35,6 +44,35 @@ class MetricsSink(Protocol):
 def deny_metric_name(reason_code: str) -> str:
     """One metric per deny reason, e.g. PolicyDenied_SECTOR_DISALLOWED."""
     return f"PolicyDenied_{reason_code}"
+
+
+class PendingDecision:
+    """A decision whose audit record may still be on its way (PolicyGate.begin)."""
+
+    def __init__(self, provisional: Decision, settle: Callable[[], Decision]) -> None:
+        self.provisional = provisional  # the decision before its record is stored: never act on an allow
+        self._settle = settle
+        self._final: Decision | None = None
+
+    def settle(self) -> Decision:
+        """The final decision, once its record is stored (waits; the first call logs it)."""
+        if self._final is None:
+            self._final = self._settle()
+        return self._final
+
+
+_writer: Executor | None = None
+_writer_lock = threading.Lock()
+
+
+def _audit_writer() -> Executor:
+    """The thread that writes allows' audit records for `begin` (made on first use: the authorizer never)."""
+    global _writer
+    with _writer_lock:
+        if _writer is None:
+            from concurrent.futures import ThreadPoolExecutor
+            _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policy-audit")
+        return _writer
 
 
 class PolicyGate:
@@ -53,7 +91,40 @@ class PolicyGate:
 
     def check(self, customer_id: str, operation: str, *, request_id: str, source: str) -> Decision:
         """Decide and audit; never raises for a deny (see `enforce`)."""
+        return self._begin(customer_id, operation, request_id=request_id, source=source, defer=False).settle()
+
+    def begin(self, customer_id: str, operation: str, *, request_id: str, source: str) -> PendingDecision:
+        """`check`, with an allow's audit record written on a worker thread while the caller goes on (it
+        may parse its request, nothing more): `settle()` on the answer waits for the write and gives the
+        final decision, POLICY_UNAVAILABLE when the record could not be stored. A deny is audited first."""
+        return self._begin(customer_id, operation, request_id=request_id, source=source, defer=True)
+
+    def _begin(self, customer_id: str, operation: str, *, request_id: str, source: str,
+               defer: bool) -> PendingDecision:
         started = time.perf_counter()
+        customer, decision = self._decide(customer_id, operation, request_id)
+        audit = partial(self._audit, customer_id, operation, decision, request_id=request_id, source=source,
+                        sector=customer.sector if customer else "")
+        write: Callable[[], Decision]
+        if decision.allowed and defer:
+            write = _audit_writer().submit(audit).result
+        else:
+            written = audit()
+            write = lambda: written  # noqa: E731
+
+        def settle() -> Decision:
+            final = write()
+            self._log_and_count(customer_id, operation, final, request_id=request_id, source=source,
+                                elapsed_ms=(time.perf_counter() - started) * 1000)
+            return final
+
+        pending = PendingDecision(decision, settle)
+        if not (decision.allowed and defer):
+            pending.settle()  # audited and logged before this returns
+        return pending
+
+    def _decide(self, customer_id: str, operation: str, request_id: str) -> tuple[Any, Decision]:
+        """(the customer or None, the stamped decision); fails closed."""
         customer = None
         try:
             customer = self.registry.get_customer(customer_id) if customer_id else None
@@ -67,11 +138,7 @@ class PolicyGate:
             logger.exception("policy check failed", customer_id=customer_id, operation=operation,
                              request_id=request_id)
             decision = Decision(False, ReasonCode.POLICY_UNAVAILABLE, None, "the policy check failed")
-        decision = self._audit(customer_id, operation, stamped(decision, self.policy), request_id=request_id,
-                               source=source, sector=customer.sector if customer else "")
-        self._log_and_count(customer_id, operation, decision, request_id=request_id, source=source,
-                            elapsed_ms=(time.perf_counter() - started) * 1000)
-        return decision
+        return customer, stamped(decision, self.policy)
 
     def enforce(self, customer_id: str, operation: str, *, request_id: str, source: str) -> Decision:
         """`check`, raising PolicyDenied(decision) on a deny."""
@@ -82,6 +149,7 @@ class PolicyGate:
 
     def _audit(self, customer_id: str, operation: str, decision: Decision, *, request_id: str,
                source: str, sector: str) -> Decision:
+        """Store the decision's record: the decision, or POLICY_UNAVAILABLE for an allow that cannot be."""
         record = AuditRecord(
             customer_id=customer_id or ANONYMOUS, operation=operation, allowed=decision.allowed,
             reason_code=decision.reason_code, rule_id=decision.rule_id, request_id=request_id,

@@ -28,7 +28,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from facepolicy.errors import MissingPolicyCheck, PolicyDenied
-from facepolicy.gate import PolicyGate
+from facepolicy.gate import PendingDecision, PolicyGate
 from facepolicy.http_event import CUSTOMER_KEY, authorizer_customer_id, request_id_of
 from facepolicy.model import OPERATIONS, Decision, ReasonCode
 from facepolicy.quota import Admission, throttled_body
@@ -37,6 +37,7 @@ GateProvider = PolicyGate | Callable[..., PolicyGate]
 Middleware = Callable[..., Response]
 
 DECISION_KEY = "policy_decision"
+AUDIT_KEY = "policy_audit"  # the PendingDecision of a route that audits while parsing
 
 
 def denied_response(decision: Decision) -> Response:
@@ -55,8 +56,14 @@ def throttled_response(admission: Admission) -> Response:
                     headers={"Retry-After": str(admission.retry_after)})
 
 
-def requires(operation: str, gate: GateProvider) -> Middleware:
-    """A route middleware that checks the caller for `operation` before the route runs."""
+def requires(operation: str, gate: GateProvider, *, audit_while_parsing: bool = False) -> Middleware:
+    """A route middleware that checks the caller for `operation` before the route runs.
+
+    `audit_while_parsing`: an allow's audit record is written while the route parses its request (e.g.
+    decodes the photo it was sent), and the route calls `audited(router)` before any face work; the
+    record is stored before the answer in every case, and one that cannot be is a 503 POLICY_UNAVAILABLE
+    whatever the route did. A deny is audited before the route could run, as without it.
+    """
     if operation not in OPERATIONS:
         raise ValueError(f"unknown operation {operation!r}; known: {', '.join(OPERATIONS)}")
     provider = (lambda: gate) if isinstance(gate, PolicyGate) else gate
@@ -66,21 +73,40 @@ def requires(operation: str, gate: GateProvider) -> Middleware:
         customer_id = authorizer_customer_id(event)
         context = event.get("requestContext") or {}
         source = f"http {context.get('routeKey') or app.current_event.path}"
-        decision = gate.check(customer_id, operation, request_id=request_id_of(event), source=source)
-        if not decision.allowed:
-            return denied_response(decision)
-        if gate.quota is not None:  # the policy first (a refusal is a 403, never a 429), then the quota
-            admission = gate.quota.admit(customer_id, operation, request_id=request_id_of(event))
-            if not admission.allowed:
-                return throttled_response(admission)
-        app.append_context(**{CUSTOMER_KEY: customer_id, DECISION_KEY: decision})
-        return next_middleware(app)
+        request_id = request_id_of(event)
+        if not audit_while_parsing:
+            decision = gate.check(customer_id, operation, request_id=request_id, source=source)
+            return _admitted(app, next_middleware, gate, customer_id, operation, decision, request_id)
+        pending = gate.begin(customer_id, operation, request_id=request_id, source=source)
+        app.append_context(**{AUDIT_KEY: pending})
+        try:
+            response = _admitted(app, next_middleware, gate, customer_id, operation, pending.provisional,
+                                 request_id)
+        except Exception:
+            if not pending.settle().allowed:
+                return denied_response(pending.settle())  # the record is the answer, not what the route raised
+            raise
+        final = pending.settle()  # stored before the answer, whatever the route did
+        return response if final.allowed else denied_response(final)
 
     # Resolved by Powertools like a route's Depends parameter (dependency_overrides apply).
     policy_middleware.__annotations__ = {"gate": Annotated[PolicyGate, Depends(provider)], "return": Response}
     policy_middleware.__name__ = f"requires_{operation}"
     policy_middleware.policy_operation = operation  # type: ignore[attr-defined]
     return policy_middleware
+
+
+def _admitted(app: Any, next_middleware: NextMiddleware, gate: PolicyGate, customer_id: str, operation: str,
+              decision: Decision, request_id: str) -> Response:
+    """The route, for an allowed caller within its quota; else the refusal or the throttle."""
+    if not decision.allowed:
+        return denied_response(decision)
+    if gate.quota is not None:  # the policy first (a refusal is a 403, never a 429), then the quota
+        admission = gate.quota.admit(customer_id, operation, request_id=request_id)
+        if not admission.allowed:
+            return throttled_response(admission)
+    app.append_context(**{CUSTOMER_KEY: customer_id, DECISION_KEY: decision})
+    return next_middleware(app)
 
 
 def policy_operation(middleware: Callable[..., Any]) -> str | None:
@@ -134,6 +160,19 @@ def current_customer_id(app: Any) -> str:
     if not customer_id:
         raise MissingPolicyCheck("route has no policy check: add middlewares=[requires(<operation>, gate)]")
     return str(customer_id)
+
+
+def audited(app: Any) -> None:
+    """Wait until this request's allow is on record (`requires(..., audit_while_parsing=True)`: call it
+    before any face work); PolicyDenied (503 POLICY_UNAVAILABLE) when it could not be stored. A route
+    whose check audited before it ran returns at once."""
+    pending = app.context.get(AUDIT_KEY)
+    if isinstance(pending, PendingDecision):
+        decision = pending.settle()
+        if not decision.allowed:
+            raise PolicyDenied(decision)
+    elif not isinstance(app.context.get(DECISION_KEY), Decision):
+        raise MissingPolicyCheck("route has no policy check: add middlewares=[requires(<operation>, gate)]")
 
 
 def current_decision(app: Any) -> Decision:

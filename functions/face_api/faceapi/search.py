@@ -1,9 +1,9 @@
 """The search use cases: which face is searched, the vector-index query, users from face matches.
 
-`search_by_image` is the one search by image, ordered once for both routes that search with a
-photo (faces and users): start the index freshness check, read the image, detect and embed its
-largest face while the check runs, then query. Search by image embeds the largest usable face only
-(as Rekognition's SearchFacesByImage). An image
+`search_by_image` is the one search by image, ordered once for the routes that search with a photo
+(faces, users, a chosen face): decode a photo sent inline while the allow's audit record is written,
+then start the index freshness check and detect and embed the largest face while it runs, then query.
+Search by image embeds the largest usable face only (as Rekognition's SearchFacesByImage). An image
 without a usable face is not an error: the result is empty and `searched_face` is None (users asked
 for this: CompreFace #1223, aws-sdk-java #971). Matches come from the warm vector index; the face
 metadata it keeps answers the result without a DynamoDB read per match.
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from faceapi import images
 from faceapi.deps import Deps
@@ -59,19 +60,34 @@ class ImageSearch:
 
 
 def search_by_image(d: Deps, customer_id: str, collection_id: str, source: ImageSource, *, quality_filter: str,
-                    max_faces: int, threshold: float, pick: FacePicker | None = None) -> ImageSearch:
+                    max_faces: int, threshold: float, audited: Callable[[], None],
+                    pick: FacePicker | None = None) -> ImageSearch:
     """Search a collection with the largest face of the request's image (base64 or an uploaded object),
     or with the face `pick(image bytes, byte limit)` chooses (the console's chosen face).
 
-    The index freshness check (a DynamoDB read, and a delta or snapshot when stale) overlaps the
-    embedding; a missing or another customer's collection raises CollectionNotFound (404) once the
-    image has been read, so a bad image is reported first, as before.
+    `audited()` returns once the caller's allow is on record (facepolicy.http.audited). Until then only the
+    request's own bytes are parsed: a photo sent inline is decoded while its audit record is written; an
+    uploaded object is read, and any face detected, only after. The index freshness check (a DynamoDB read,
+    and a delta or snapshot when stale) overlaps the embedding; a missing or another customer's collection
+    raises CollectionNotFound (404) once the image has been read, so a bad image is reported first.
     """
+    def read() -> tuple[bytes, int]:
+        return images.request_image(source, d.s3, d.settings.uploads_bucket, customer_id, collection_id)
+
+    inline = source.image is not None and pick is None
+    if inline:
+        data, limit = read()
+        image = d.engine.decode(data, max_bytes=limit)  # the request's own bytes, while the record is written
+    audited()
+    if not inline:
+        data, limit = read()
     index_ready = prefetch_index(d, customer_id, collection_id)
     try:
-        data, limit = images.request_image(source, d.s3, d.settings.uploads_bucket, customer_id, collection_id)
-        searched = (pick(data, limit) if pick is not None
-                    else searched_face(d, data, quality_filter=quality_filter, max_bytes=limit))
+        if pick is not None:
+            searched = pick(data, limit)
+        else:
+            searched = searched_face(d, image if inline else d.engine.decode(data, max_bytes=limit),
+                                     quality_filter=quality_filter)
     except BaseException:
         # a bad image answers at once, but the freshness check must not outlive the request (Lambda freezes
         # the container once it has answered; its engine choice may write the collection item)
@@ -83,15 +99,15 @@ def search_by_image(d: Deps, customer_id: str, collection_id: str, source: Image
     return ImageSearch(searched, hits)
 
 
-def searched_face(d: Deps, data: bytes, *, quality_filter: str, max_bytes: int) -> SearchedFace:
+def searched_face(d: Deps, image: Image.Image, *, quality_filter: str) -> SearchedFace:
     """Detect, filter by quality, keep the largest face and embed it (one embedding, not one per face).
 
     Detection runs at SEARCH_MAX_SIDE (or down to SEARCH_MIN_SIDE where a box reduce alone gets there): only
     the largest face is searched, and it is found as well at a smaller input; faces too small to be seen there
     are not counted among the unsearched ones. The face is aligned from the full-resolution image.
     """
-    analysis = d.engine.analyze(data, max_faces=1, quality_filter=quality_filter, max_bytes=max_bytes,
-                                detect_max_side=SEARCH_MAX_SIDE, detect_min_side=SEARCH_MIN_SIDE)
+    analysis = d.engine.analyze_image(image, max_faces=1, quality_filter=quality_filter,
+                                      detect_max_side=SEARCH_MAX_SIDE, detect_min_side=SEARCH_MIN_SIDE)
     if not analysis.faces:
         return SearchedFace(None, None, len(analysis.unindexed))
     top = analysis.faces[0]

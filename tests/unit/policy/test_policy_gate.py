@@ -134,3 +134,26 @@ def test_the_cache_is_bounded_in_size(clock: FakeClock) -> None:
         cached.customer_for_key(f"h{i}")
     cached.customer_for_key("h0")
     assert inner.reads == 11
+
+
+def test_begin_answers_an_allow_at_once_and_settles_once_its_record_is_stored(gate: PolicyGate,
+                                                                             audit: InMemoryAuditLog) -> None:
+    pending = gate.begin("shop", "search", request_id="r-begin", source="test")
+    assert pending.provisional.allowed
+    final = pending.settle()
+    assert final.allowed and final is pending.settle()
+    assert [(r.request_id, r.allowed) for r in audit.records] == [("r-begin", True)]
+
+
+def test_begin_audits_a_deny_before_it_returns(gate: PolicyGate, audit: InMemoryAuditLog) -> None:
+    pending = gate.begin("pd", "search", request_id="r-deny", source="test")
+    assert [(r.request_id, r.allowed) for r in audit.records] == [("r-deny", False)]  # before any settle
+    assert pending.provisional.reason_code == ReasonCode.SECTOR_DISALLOWED == pending.settle().reason_code
+
+
+def test_begin_settles_an_allow_whose_record_cannot_be_stored_as_policy_unavailable(
+        registry: InMemoryRegistry) -> None:
+    gate = PolicyGate(registry, BrokenAudit(), load_policy())
+    pending = gate.begin("shop", "search", request_id="r", source="test")
+    assert pending.provisional.allowed  # provisional only: never acted on
+    assert pending.settle().reason_code == ReasonCode.POLICY_UNAVAILABLE

@@ -11,7 +11,7 @@ from faceapi import chosen_face, deps
 from faceapi import models as m
 from faceapi import search as usecase
 from faceapi.routes.search import image_search_response
-from facepolicy.http import current_customer_id, requires
+from facepolicy.http import audited, current_customer_id, requires
 
 router = APIGatewayHttpRouter()
 
@@ -28,5 +28,6 @@ def search_chosen_face(d: deps.Container, collection_id: CollectionPath,
                        body: Annotated[chosen_face.SearchChosenFaceRequest, Body()]) -> m.SearchByImageResponse:
     found = usecase.search_by_image(d, current_customer_id(router), collection_id, body, quality_filter="NONE",
                                     max_faces=body.max_faces, threshold=body.threshold,
-                                    pick=chosen_face.picker(d, body.bounding_box))
+                                    pick=chosen_face.picker(d, body.bounding_box),
+                                    audited=lambda: audited(router))
     return image_search_response(d, found)

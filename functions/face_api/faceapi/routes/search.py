@@ -12,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from faceapi import deps, views
 from faceapi import models as m
 from faceapi import search as usecase
-from facepolicy.http import current_customer_id, requires
+from facepolicy.http import audited, current_customer_id, requires
 
 router = APIGatewayHttpRouter()
 metrics = Metrics()  # shares the handler's metric set (flushed by @metrics.log_metrics)
@@ -25,12 +25,13 @@ FacePath = Annotated[str, Path(pattern=m.ID_PATTERN, description="A face id of t
              summary="Search the collection with the largest face of an image",
              description="No usable face in the image is not an error: `face_matches` is empty and "
                          "`searched_face_bounding_box` is null.",
-             middlewares=[requires("search", deps.gate)], responses=m.ERROR_RESPONSES)
+             middlewares=[requires("search", deps.gate, audit_while_parsing=True)], responses=m.ERROR_RESPONSES)
 def search_by_image(d: deps.Container, collection_id: CollectionPath,
                     body: Annotated[m.SearchByImageRequest, Body()]) -> m.SearchByImageResponse:
     found = usecase.search_by_image(d, current_customer_id(router), collection_id, body,
                                     quality_filter=body.quality_filter, max_faces=body.max_faces,
-                                    threshold=body.threshold)
+                                    threshold=body.threshold,
+                                    audited=lambda: audited(router))
     return image_search_response(d, found)
 
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from faceapi import deps, views
 from faceapi import models as m
 from faceapi import search as usecase
-from facepolicy.http import current_customer_id, requires
+from facepolicy.http import audited, current_customer_id, requires
 
 router = APIGatewayHttpRouter()
 
@@ -86,12 +86,13 @@ def disassociate_faces(d: deps.Container, collection_id: CollectionPath, user_id
 @router.post("/collections/<collection_id>/users/search", tags=["users"],
              summary="Search users with the largest face of an image",
              description="No usable face in the image is not an error: `user_matches` is empty.",
-             middlewares=[requires("users", deps.gate)], responses=m.ERROR_RESPONSES)
+             middlewares=[requires("users", deps.gate, audit_while_parsing=True)], responses=m.ERROR_RESPONSES)
 def search_users_by_image(d: deps.Container, collection_id: CollectionPath,
                           body: Annotated[m.SearchUsersByImageRequest, Body()]) -> m.SearchUsersByImageResponse:
     found = usecase.search_by_image(d, current_customer_id(router), collection_id, body,
                                     quality_filter=body.quality_filter, max_faces=_USER_SEARCH_FACES,
-                                    threshold=body.user_match_threshold)
+                                    threshold=body.user_match_threshold,
+                                    audited=lambda: audited(router))
     searched, matches = found.searched, usecase.user_matches(found.hits, max_users=body.max_users)
     return m.SearchUsersByImageResponse(
         searched_face_bounding_box=views.box(searched.face.box.to_dict()) if searched.face else None,
