@@ -108,3 +108,4 @@ def test_a_refused_callers_photo_is_never_decoded(api: Api, monkeypatch: pytest.
                             body={"image": b64(photo("obama2.jpg"))})
     assert status == 403 and body["code"] == "SECTOR_DISALLOWED", body
     assert events == ["stored"]  # the refusal's record, and nothing done with the photo
+
