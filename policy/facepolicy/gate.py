@@ -22,7 +22,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from facepolicy.audit import AuditSink, iso_time
 from facepolicy.errors import AuditUnavailable, PolicyDenied, RegistryUnavailable
-from facepolicy.model import AuditRecord, Decision, ReasonCode
+from facepolicy.model import AuditRecord, Customer, Decision, ReasonCode
 from facepolicy.policy import Policy, decide, stamped
 from facepolicy.quota import QuotaEnforcer
 from facepolicy.registry import CustomerRegistry
@@ -123,7 +123,7 @@ class PolicyGate:
             pending.settle()  # audited and logged before this returns
         return pending
 
-    def _decide(self, customer_id: str, operation: str, request_id: str) -> tuple[Any, Decision]:
+    def _decide(self, customer_id: str, operation: str, request_id: str) -> tuple[Customer | None, Decision]:
         """(the customer or None, the stamped decision); fails closed."""
         customer = None
         try:
