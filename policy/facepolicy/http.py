@@ -83,9 +83,10 @@ def requires(operation: str, gate: GateProvider, *, audit_while_parsing: bool = 
             response = _admitted(app, next_middleware, gate, customer_id, operation, pending.provisional,
                                  request_id)
         except Exception:
-            if not pending.settle().allowed:
-                return denied_response(pending.settle())  # the record is the answer, not what the route raised
-            raise
+            final = pending.settle()
+            if final.allowed:
+                raise
+            return denied_response(final)  # the record is the answer, not what the route raised
         final = pending.settle()  # stored before the answer, whatever the route did
         return response if final.allowed else denied_response(final)
 
@@ -167,12 +168,12 @@ def audited(app: Any) -> None:
     before any face work); PolicyDenied (503 POLICY_UNAVAILABLE) when it could not be stored. A route
     whose check audited before it ran returns at once."""
     pending = app.context.get(AUDIT_KEY)
-    if isinstance(pending, PendingDecision):
-        decision = pending.settle()
-        if not decision.allowed:
-            raise PolicyDenied(decision)
-    elif not isinstance(app.context.get(DECISION_KEY), Decision):
-        raise MissingPolicyCheck("route has no policy check: add middlewares=[requires(<operation>, gate)]")
+    if not isinstance(pending, PendingDecision):
+        current_decision(app)  # MissingPolicyCheck on a route without `requires`
+        return
+    decision = pending.settle()
+    if not decision.allowed:
+        raise PolicyDenied(decision)
 
 
 def current_decision(app: Any) -> Decision:
