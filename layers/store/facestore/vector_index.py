@@ -13,7 +13,10 @@ compressed scan instead (scan.py): 4-bit codes scanned by onnxruntime's MatMulNB
 8-bit code for the candidates, then fp32 for the rows that can be in the answer; the results and scores are the
 fp32 scan's.
 Such a base keeps its fp32 rows and result metadata in a local file (rowfile.py, under `spill_dir`, default
-the temp directory: /tmp on Lambda), not in memory; if the file cannot be written it stays in memory.
+the temp directory: /tmp on Lambda), not in memory; if the file cannot be written it stays in memory. The file is
+written on a worker thread, started when the base is loaded, so the first search does not wait for it (a 1M
+cold load: ~1-2 s of writes and an fsync): until it is done, searches read the rows from the snapshot in memory,
+and the first search after it is done lets the snapshot go (`wait_for_row_files` waits, for tests and benchmarks).
 
 Memory per 1M faces of a large base: onnxruntime's 4-bit codes 61 MiB and its int8 kernels' scales and block sums
 31 MiB, scales 15 MiB, fine code 122 MiB, error norms 8 MiB, ids 34 MiB (uuid, ASCII): about 270 MiB (under
@@ -53,6 +56,32 @@ def _empty_snapshot(version: int = 0) -> Snapshot:
                     MetaColumns.of([]))
 
 
+class _PendingRowFile:
+    """RowFile.write of a base's rows and metadata on a worker thread; `rows` once done, else `error`."""
+
+    def __init__(self, matrix: npt.NDArray[np.float32], meta: MetaColumns, directory: str | None) -> None:
+        self.rows: RowFile | None = None
+        self.error = ""
+        self._done = threading.Event()
+        threading.Thread(target=self._write, args=(matrix, meta, directory), name="facestore-row-file",
+                         daemon=True).start()
+
+    def _write(self, matrix: npt.NDArray[np.float32], meta: MetaColumns, directory: str | None) -> None:
+        try:
+            self.rows = RowFile.write(matrix, meta, directory)
+        except OSError as exc:  # no such directory, disk full: the rows stay in memory
+            self.error = str(exc)
+        except Exception as exc:  # a worker thread's failure must still end the wait (and be logged)
+            logger.exception("local row file failed")
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._done.set()
+
+    def wait(self, timeout: float | None) -> bool:
+        """Whether the write is over (waiting up to `timeout` seconds; None: until it is)."""
+        return self._done.wait(timeout) if timeout != 0.0 else self._done.is_set()
+
+
 @dataclass
 class _State:
     """One collection in memory (see the module docstring)."""
@@ -72,6 +101,7 @@ class _State:
     recent: dict[str, tuple[int, int]] = field(default_factory=dict)  # face id -> (segment, row)
     scan: CompressedScan | None = None  # of the base segment, built at its first search
     spill: RowFile | None = None  # the base's fp32 rows and metadata on local disk, once it has a scan
+    pending: _PendingRowFile | None = None  # the row file being written, until a search takes it (settle)
     model_version: str = ""  # the collection's face-model version ("" if it predates recording one)
 
     def check_model(self, collection_id: str, model_version: str | None) -> None:
@@ -85,26 +115,37 @@ class _State:
                 + int(self.base_dead.nbytes + self.tail_matrix.nbytes) + 300 * self.tail_n)
 
     def base_scan(self, min_rows: int, spill_dir: str | None) -> CompressedScan | None:
-        """The compressed scan of a large base (the snapshot's codes, or quantised now for an old snapshot);
-        the base's fp32 rows and metadata then move to a local file, and the snapshot's bytes are let go."""
-        if self.scan is not None or len(self.base.ids) < min_rows:
-            return self.scan
-        codes = self.base.codes or quantize(self.base.matrix)
-        # copies: the snapshot's arrays are views of its whole object, which is freed once nothing views it
-        self.scan = CompressedScan(Codes(codes.packed, codes.scales.copy(), codes.residuals.copy(),
-                                         codes.fine.copy(), codes.fine_residuals.copy()),
-                                   vector_norm_max=norm_max(self.base.matrix))
-        del codes
-        try:
-            self.spill = RowFile.write(self.base.matrix, self.base.meta, spill_dir)
-        except OSError as exc:
+        """The compressed scan of a large base (the snapshot's codes, or quantised now for an old snapshot).
+        The base's fp32 rows and metadata move to a local file written on a worker thread (started before the
+        scan's session is built, which it overlaps); the first call after the file is done lets the snapshot's
+        bytes go (settle)."""
+        if self.scan is None and len(self.base.ids) >= min_rows:
+            self.pending = _PendingRowFile(self.base.matrix, self.base.meta, spill_dir)
+            codes = self.base.codes or quantize(self.base.matrix)
+            # copies: the snapshot's arrays are views of its whole object, which is freed once nothing views it
+            self.scan = CompressedScan(Codes(codes.packed, codes.scales.copy(), codes.residuals.copy(),
+                                             codes.fine.copy(), codes.fine_residuals.copy()),
+                                       vector_norm_max=norm_max(self.base.matrix))
+            del codes
+        self.settle()
+        return self.scan
+
+    def settle(self, timeout: float | None = 0.0) -> None:
+        """Take the row file once written (waiting up to `timeout` seconds, None: until done): the base's rows
+        and metadata are then read from it and the snapshot's bytes are let go; if it could not be written they
+        stay in memory (and the snapshot's codes, copied into the scan, are let go)."""
+        pending = self.pending
+        if pending is None or not pending.wait(timeout):
+            return
+        self.pending = None
+        if pending.rows is None:
             logger.warning("vector rows kept in memory: local file not written",
-                           extra={"error": str(exc), "faces": len(self.base.ids)})
+                           extra={"error": pending.error, "faces": len(self.base.ids)})
             self.base = Snapshot(self.base.version, self.base.ids, self.base.matrix, self.base.meta)
-            return self.scan
+            return
+        self.spill = pending.rows
         self.base = Snapshot(self.base.version, self.base.ids.copy(),
                              np.zeros((0, EMBEDDING_DIM), dtype=np.float32), MetaColumns.of([]))
-        return self.scan
 
     def base_rows_fp32(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
         """The base's fp32 vectors at these rows (from the local file once spilled)."""
@@ -397,6 +438,13 @@ class VectorIndex:
         with self._lock:
             self._cache.pop((customer_id, collection_id), None)
         self._snapshots.delete(customer_id, collection_id)
+
+    def wait_for_row_files(self, timeout: float | None = None) -> None:
+        """Wait until the local row files being written are done and take them (for tests and benchmarks;
+        searches take them by themselves once written)."""
+        with self._lock:
+            for state in self._cache.values():
+                state.settle(timeout)
 
     def cached_bytes(self) -> int:
         """Memory held by cached collections (for metrics and the benchmark)."""

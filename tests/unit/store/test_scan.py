@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import onnx
 import pytest
 
-from facestore import InMemoryFaceStore, InMemorySnapshotStore, VectorIndex, snapshots
+from facestore import InMemoryFaceStore, InMemorySnapshotStore, VectorIndex, snapshots, vector_index
 from facestore.rowfile import RowFile
 from facestore.scan import (
     BITS,
@@ -183,9 +185,11 @@ def test_index_spills_a_large_base_to_a_local_file(tmp_path) -> None:
     assert index.maybe_snapshot(C, K, force=True)
     q = np.asarray(faces[8].embedding, np.float32)
     hits = index.search(C, K, q, max_faces=3, min_cosine=-1.0)
+    index.wait_for_row_files()
     state = index._cache[(C, K)]
     # Then the fp32 rows left memory, and results and metadata are served from the file
-    assert state.spill is not None and state.base.matrix.size == 0
+    assert state.spill is not None and state.base.matrix.size == 0 and state.pending is None
+    assert index.search(C, K, q, max_faces=3, min_cosine=-1.0) == hits
     assert hits[0][0] == faces[8].face_id
     meta = index.face_meta(C, K, faces[8].face_id)
     assert meta is not None and meta.image_id == faces[8].image_id
@@ -205,9 +209,49 @@ def test_index_keeps_rows_in_memory_when_the_local_file_fails(tmp_path) -> None:
     store.put_faces(C, K, faces)
     index = VectorIndex(store, snaps, scan_min_rows=100, spill_dir=str(tmp_path / "missing"))
     assert index.maybe_snapshot(C, K, force=True)
-    # When searched, Then the answer is still exact, from memory
-    hits = index.search(C, K, np.asarray(faces[3].embedding, np.float32), max_faces=1, min_cosine=0.5)
-    assert hits[0][0] == faces[3].face_id and index._cache[(C, K)].spill is None
+    # When searched, Then the answer is still exact, from memory, before and after the failed write is seen
+    q = np.asarray(faces[3].embedding, np.float32)
+    hits = index.search(C, K, q, max_faces=1, min_cosine=0.5)
+    index.wait_for_row_files()
+    state = index._cache[(C, K)]
+    assert hits[0][0] == faces[3].face_id and state.spill is None and state.pending is None
+    assert state.base.codes is None and len(state.base.matrix) == 200
+    assert index.search(C, K, q, max_faces=1, min_cosine=0.5) == hits
+
+
+def test_the_first_search_does_not_wait_for_the_local_file(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a large base whose local row file is slow to write (held until released)
+    store, snaps = InMemoryFaceStore(), InMemorySnapshotStore()
+    store.create_collection(C, K, "sface-1")
+    faces = make_faces(C, K, "a.jpg", 300, seed=5)
+    store.put_faces(C, K, faces)
+    index = VectorIndex(store, snaps, scan_min_rows=100, spill_dir=str(tmp_path))
+    assert index.maybe_snapshot(C, K, force=True)
+    index._cache.clear()  # a cold load: from the snapshot
+    release, started = threading.Event(), threading.Event()
+    write = RowFile.write
+
+    def held(*args: object, **kwargs: object) -> RowFile:
+        started.set()
+        if not release.wait(30):
+            raise OSError("never released")
+        return write(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(vector_index.RowFile, "write", held)
+    q = np.asarray(faces[8].embedding, np.float32)
+    # When searched while the file is being written
+    hits = index.search(C, K, q, max_faces=3, min_cosine=-1.0)
+    state = index._cache[(C, K)]
+    # Then the answer is exact from the rows in memory, and the file is still pending
+    assert started.wait(30) and hits[0][0] == faces[8].face_id
+    assert state.pending is not None and state.spill is None and len(state.base.matrix) == 300
+    meta = index.face_meta(C, K, faces[8].face_id)
+    assert meta is not None and meta.image_id == faces[8].image_id
+    # And once written, the next search takes the file and lets the rows in memory go, with the same answer
+    release.set()
+    state.pending.wait(30)
+    assert index.search(C, K, q, max_faces=3, min_cosine=-1.0) == hits
+    assert state.spill is not None and state.pending is None and state.base.matrix.size == 0
 
 
 def _spiky_query(seed: int, dim: int = 128) -> np.ndarray:
