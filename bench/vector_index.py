@@ -67,6 +67,7 @@ def _pct(samples: list[float], p: float) -> float:
 
 def _warm(index: VectorIndex, coll: str, queries: np.ndarray, min_cosine: float) -> list[float]:
     index.search(C, coll, queries[0], max_faces=MAX_FACES, min_cosine=min_cosine)  # load
+    index.wait_for_row_files()  # warm: a 1M base's rows are read from its local file, as once it is written
     times = []
     for q in queries:
         t = time.perf_counter()
