@@ -23,34 +23,36 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def similarity_transform(src: npt.ArrayLike, dst: npt.ArrayLike = ARCFACE_TEMPLATE) -> FloatArray:
-    """Return the 2x3 similarity matrix M that maps points src to dst (least squares, Umeyama 1991)."""
+    """Return the 2x3 similarity matrix M that maps points src to dst (least squares, Umeyama 1991).
+
+    In two dimensions Umeyama's solution has a closed form: with both point sets centred, scale·rotation is
+    [[p, -q], [q, p]] / Σ|s|², p = Σ(s·d), q = Σ(s×d), the best proper rotation whatever the sign of the
+    covariance's determinant (the SVD's σ1 ± σ2 is √(p² + q²)). Plain float arithmetic on ten numbers, no SVD.
+    """
     s = np.asarray(src, dtype=np.float64)
     d = np.asarray(dst, dtype=np.float64)
     s_mean, d_mean = s.mean(axis=0), d.mean(axis=0)
     s_c, d_c = s - s_mean, d - d_mean
-    cov = d_c.T @ s_c / len(s)
-    u, sigma, vt = np.linalg.svd(cov)
-    sign = np.ones(2)
-    if np.linalg.det(cov) < 0:
-        sign[1] = -1.0
-    rotation = u @ np.diag(sign) @ vt
-    var_s = (s_c**2).sum() / len(s)
-    scale = float((sigma * sign).sum() / var_s) if var_s > 0 else 1.0
-    matrix = np.zeros((2, 3))
-    matrix[:, :2] = scale * rotation
-    matrix[:, 2] = d_mean - scale * rotation @ s_mean
-    return matrix
+    var_s = float((s_c**2).sum())
+    if var_s <= 0:
+        return np.array([[1.0, 0.0, d_mean[0] - s_mean[0]], [0.0, 1.0, d_mean[1] - s_mean[1]]])
+    p = float((s_c * d_c).sum()) / var_s
+    q = float((s_c[:, 0] * d_c[:, 1] - s_c[:, 1] * d_c[:, 0]).sum()) / var_s
+    sx, sy = float(s_mean[0]), float(s_mean[1])
+    return np.array([[p, -q, float(d_mean[0]) - (p * sx - q * sy)],
+                     [q, p, float(d_mean[1]) - (q * sx + p * sy)]])
 
 
 def pillow_affine(matrix: FloatArray) -> tuple[float, float, float, float, float, float]:
     """Pillow AFFINE data (output -> input) for an OpenCV-convention forward matrix (input -> output)."""
-    full = np.vstack([matrix, [0.0, 0.0, 1.0]])
-    inv = np.linalg.inv(full)[:2]
-    linear, offset = inv[:, :2], inv[:, 2]
+    (a, b, tx), (c, d, ty) = np.asarray(matrix, dtype=np.float64).tolist()
+    det = a * d - b * c
+    if det == 0:
+        raise ValueError("the affine matrix is singular")
+    ia, ib, ic, id_ = d / det, -b / det, -c / det, a / det  # the inverse's linear part
+    ox, oy = -(ia * tx + ib * ty), -(ic * tx + id_ * ty)
     # Pillow samples output pixel x at x + 0.5 and reads input coordinate u as OpenCV's u - 0.5.
-    offset = offset + 0.5 - linear @ np.array([0.5, 0.5])
-    return (float(linear[0, 0]), float(linear[0, 1]), float(offset[0]),
-            float(linear[1, 0]), float(linear[1, 1]), float(offset[1]))
+    return (ia, ib, ox + 0.5 - 0.5 * (ia + ib), ic, id_, oy + 0.5 - 0.5 * (ic + id_))
 
 
 def warp(image: Image.Image, matrix: FloatArray, size: int = CROP_SIZE) -> Image.Image:

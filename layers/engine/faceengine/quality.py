@@ -50,36 +50,48 @@ def luminance(crop: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
 
 
 def brightness(crop: npt.NDArray[np.uint8]) -> float:
-    return float(luminance(crop).mean() / 255.0 * 100.0)
+    return _brightness(luminance(crop))
 
 
 def sharpness(crop: npt.NDArray[np.uint8]) -> float:
-    y = luminance(crop)
+    return _sharpness(luminance(crop))
+
+
+def _brightness(y: npt.NDArray[np.float64]) -> float:
+    return float(y.mean() / 255.0 * 100.0)
+
+
+def _sharpness(y: npt.NDArray[np.float64]) -> float:
     lap = (y[:-2, 1:-1] + y[2:, 1:-1] + y[1:-1, :-2] + y[1:-1, 2:]) - 4.0 * y[1:-1, 1:-1]
     return float(100.0 * (1.0 - math.exp(-float(lap.var()) / _SHARPNESS_SCALE)))
 
 
 def pose(landmarks: npt.ArrayLike) -> tuple[float, float, float]:
-    """(yaw, pitch, roll) in degrees from five landmarks in ArcFace template order."""
-    pts = np.asarray(landmarks, dtype=np.float64)
-    eye_l, eye_r, nose, mouth_l, mouth_r = pts
-    dx, dy = eye_r - eye_l
-    roll = math.degrees(math.atan2(dy, dx))
+    """(yaw, pitch, roll) in degrees from five landmarks in ArcFace template order (scalar arithmetic: ten
+    numbers do not pay for numpy's per-call cost)."""
+    (elx, ely), (erx, ery), (nx, ny), (mlx, mly), (mrx, mry) = np.asarray(landmarks, dtype=np.float64).tolist()
+    roll = math.degrees(math.atan2(ery - ely, erx - elx))
     c, s = math.cos(-math.radians(roll)), math.sin(-math.radians(roll))
-    rot = np.array([[c, -s], [s, c]])
-    eye_l, eye_r, nose, mouth_l, mouth_r = (rot @ p for p in (eye_l, eye_r, nose, mouth_l, mouth_r))
-    eye_mid, mouth_mid = (eye_l + eye_r) / 2, (mouth_l + mouth_r) / 2
-    half_eye = max(float(np.linalg.norm(eye_r - eye_l)) / 2, 1e-6)
-    yaw = math.degrees(math.asin(float(np.clip((nose[0] - eye_mid[0]) / half_eye, -1.0, 1.0))))
-    span = mouth_mid[1] - eye_mid[1]
-    t = (nose[1] - eye_mid[1]) / span if abs(span) > 1e-6 else _FRONTAL_NOSE
-    pitch = float(np.clip((_FRONTAL_NOSE - t) * 180.0, -90.0, 90.0))
+
+    def turned(x: float, y: float) -> tuple[float, float]:  # rotated by -roll: the eye line level
+        return c * x - s * y, s * x + c * y
+
+    (elx, ely), (erx, ery), (nx, ny), (mlx, mly), (mrx, mry) = (
+        turned(x, y) for x, y in ((elx, ely), (erx, ery), (nx, ny), (mlx, mly), (mrx, mry)))
+    eye_x, eye_y = (elx + erx) / 2, (ely + ery) / 2
+    mouth_y = (mly + mry) / 2
+    half_eye = max(math.hypot(erx - elx, ery - ely) / 2, 1e-6)
+    yaw = math.degrees(math.asin(min(1.0, max(-1.0, (nx - eye_x) / half_eye))))
+    span = mouth_y - eye_y
+    t = (ny - eye_y) / span if abs(span) > 1e-6 else _FRONTAL_NOSE
+    pitch = min(90.0, max(-90.0, (_FRONTAL_NOSE - t) * 180.0))
     return yaw, pitch, roll
 
 
 def measure(crop: npt.NDArray[np.uint8], landmarks: npt.ArrayLike) -> Quality:
     yaw, pitch, roll = pose(landmarks)
-    return Quality(brightness=brightness(crop), sharpness=sharpness(crop), yaw=yaw, pitch=pitch, roll=roll)
+    y = luminance(crop)  # once for both measures
+    return Quality(brightness=_brightness(y), sharpness=_sharpness(y), yaw=yaw, pitch=pitch, roll=roll)
 
 
 def rejection_reasons(face: DetectedFace, quality_filter: str) -> tuple[str, ...]:

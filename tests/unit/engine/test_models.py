@@ -83,6 +83,46 @@ def test_similarity_transform_recovers_a_known_transform() -> None:
     np.testing.assert_allclose(src @ matrix[:, :2].T + matrix[:, 2], ARCFACE_TEMPLATE, atol=1e-9)
 
 
+def umeyama_svd(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The general SVD form of Umeyama's least-squares similarity (the reference for the 2-D closed form)."""
+    s_mean, d_mean = src.mean(axis=0), dst.mean(axis=0)
+    s_c, d_c = src - s_mean, dst - d_mean
+    cov = d_c.T @ s_c / len(src)
+    u, sigma, vt = np.linalg.svd(cov)
+    sign = np.array([1.0, -1.0 if np.linalg.det(cov) < 0 else 1.0])
+    rotation = u @ np.diag(sign) @ vt
+    scale = (sigma * sign).sum() / ((s_c**2).sum() / len(src))
+    return np.hstack([scale * rotation, (d_mean - scale * rotation @ s_mean)[:, None]])
+
+
+def test_similarity_transform_is_umeyamas_least_squares_solution() -> None:
+    # Given noisy landmarks, and mirrored ones (the covariance's determinant is then negative)
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        src = rng.uniform(0, 1000, (5, 2))
+        for points in (src, src * np.array([-1.0, 1.0])):
+            # Then the closed form is the SVD's solution: the best proper rotation, scale and shift
+            np.testing.assert_allclose(similarity_transform(points), umeyama_svd(points, ARCFACE_TEMPLATE),
+                                       rtol=1e-9, atol=1e-9)
+    # And coincident points (no scale to fit) map onto the template's centre
+    centre = similarity_transform(np.full((5, 2), 40.0))
+    np.testing.assert_allclose(centre @ [40.0, 40.0, 1.0], ARCFACE_TEMPLATE.mean(axis=0))
+
+
+def test_pillow_affine_inverts_the_forward_matrix() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        forward = rng.normal(size=(2, 3)) * [1.0, 1.0, 100.0]
+        a, b, c, d, e, f = pillow_affine(forward)
+        # Pillow's map reads output pixel centre (x + 0.5) at input (u + 0.5) where OpenCV's forward map sends u
+        u = rng.uniform(0, 500, 2)
+        x = forward[:, :2] @ u + forward[:, 2]
+        np.testing.assert_allclose([a * (x[0] + 0.5) + b * (x[1] + 0.5) + c, d * (x[0] + 0.5) + e * (x[1] + 0.5) + f],
+                                   u + 0.5, rtol=1e-9, atol=1e-7)
+    with pytest.raises(ValueError):
+        pillow_affine(np.zeros((2, 3)))
+
+
 def test_warp_uses_opencv_pixel_centres() -> None:
     # Given an image whose pixel (x, y) holds x, and the identity transform
     ramp = np.tile(np.arange(200, dtype=np.uint8), (200, 1))

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from faceengine import DetectedFace, FaceEngine
-from faceengine.quality import THRESHOLDS, brightness, pose, rejection_reasons, sharpness
+from faceengine.quality import THRESHOLDS, brightness, measure, pose, rejection_reasons, sharpness
 
 from .conftest import encode, photo
 
@@ -69,6 +69,35 @@ def test_measures_respond_to_blur_and_darkness() -> None:
     assert sharpness(textured) > 90 > 20 > sharpness(blurred)
     assert brightness(np.zeros((112, 112, 3), np.uint8)) == 0.0
     assert brightness(np.full((112, 112, 3), 255, np.uint8)) == pytest.approx(100.0)
+
+
+def test_measure_gives_each_measure_of_the_crop() -> None:
+    rng = np.random.default_rng(1)
+    crop = rng.integers(0, 256, (112, 112, 3), dtype=np.uint8)
+    from faceengine.align import ARCFACE_TEMPLATE
+
+    q = measure(crop, ARCFACE_TEMPLATE)
+    assert (q.brightness, q.sharpness) == (brightness(crop), sharpness(crop))
+    assert (q.yaw, q.pitch, q.roll) == pose(ARCFACE_TEMPLATE)
+
+
+def test_pose_reads_yaw_pitch_and_roll_from_the_landmarks() -> None:
+    from faceengine.align import ARCFACE_TEMPLATE
+
+    # Given the template with its nose moved right by half the half-eye distance: yaw asin(0.5) = 30 degrees
+    half_eye = (ARCFACE_TEMPLATE[1, 0] - ARCFACE_TEMPLATE[0, 0]) / 2
+    eye_mid_x = (ARCFACE_TEMPLATE[0, 0] + ARCFACE_TEMPLATE[1, 0]) / 2
+    turned = ARCFACE_TEMPLATE.copy()
+    turned[2, 0] = eye_mid_x + half_eye / 2
+    yaw, _, _ = pose(turned)
+    assert yaw == pytest.approx(30.0, abs=0.5)
+    # And the nose raised to the eye line: pitch (0.56 - 0) x 180, clipped to 90; lowered to the mouth line:
+    # (0.56 - 1) x 180
+    raised, lowered = ARCFACE_TEMPLATE.copy(), ARCFACE_TEMPLATE.copy()
+    raised[2, 1] = ARCFACE_TEMPLATE[:2, 1].mean()
+    lowered[2, 1] = ARCFACE_TEMPLATE[3:, 1].mean()
+    assert pose(raised)[1] == 90.0
+    assert pose(lowered)[1] == pytest.approx(-0.44 * 180.0, abs=0.1)
 
 
 def test_pose_of_template_is_near_frontal_and_roll_follows_rotation() -> None:
