@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, depends
+from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict
 
@@ -203,3 +204,44 @@ def test_the_gate_is_a_dependency_that_dependency_overrides_replace(gate: Policy
     # Then the overriding gate decided (and audited) the request
     assert (response["statusCode"], json.loads(response["body"])) == (200, {"customer_id": "shop"})
     assert [(r.customer_id, r.operation) for r in audit.records] == [("shop", "detect")]
+
+
+def first_value() -> str:
+    return "first"
+
+
+def second_value() -> str:
+    return "second"
+
+
+def test_each_route_keeps_its_own_dependencies_and_overrides_when_trees_are_built_once(
+        gate: PolicyGate, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given two routes of one resolver, each with its own dependency, and a count of the annotation reads
+    app = PolicyHttpResolver()
+
+    @app.post("/detect", middlewares=[requires("detect", gate)])
+    def detect(value: Annotated[str, Depends(first_value)]) -> dict[str, Any]:
+        return {"value": value}
+
+    @app.post("/compare", middlewares=[requires("compare", gate)])
+    def compare(value: Annotated[str, Depends(second_value)]) -> dict[str, Any]:
+        return {"value": value}
+
+    reads: list[Any] = []
+    real_hints = depends.get_type_hints
+    monkeypatch.setattr(depends, "get_type_hints", lambda f, **kw: (reads.append(f), real_hints(f, **kw))[1])
+
+    def call(path: str) -> Any:
+        response = app.resolve(_event("shop", path=path), None)
+        assert response["statusCode"] == 200, response["body"]
+        return json.loads(response["body"])["value"]
+
+    # When each is called three times, then the other's dependency never leaks into it
+    assert [call("/detect"), call("/compare")] == ["first", "second"]
+    after_first = (reads.count(detect), reads.count(compare))
+    assert [call("/detect"), call("/compare")] * 2 == ["first", "second"] * 2
+    # and each route's annotations were read for the first request only (Powertools rebuilds its tree per call)
+    assert after_first[0] >= 1 and (reads.count(detect), reads.count(compare)) == after_first
+    # and an override set after the trees exist still applies on the next request, and only to its route
+    app.dependency_overrides[first_value] = lambda: "override"
+    assert [call("/detect"), call("/compare")] == ["override", "second"]
