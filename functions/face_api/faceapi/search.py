@@ -126,18 +126,12 @@ def search_faces(d: Deps, customer_id: str, collection_id: str, query: Vector, *
     hits = d.index.search(customer_id, collection_id, query, max_faces=max_faces + len(exclude),
                           min_cosine=similarity_to_cosine(threshold), synced=synced,
                           model_version=d.engine_model_version)
-    out: list[Hit] = []
     skip = set(exclude)
-    for face_id, cosine in hits:
-        if face_id in skip:
-            continue
-        meta = d.index.face_meta(customer_id, collection_id, face_id)
-        if meta is None:  # deleted between the search and now
-            continue
-        out.append(Hit(meta, _similarity(cosine)))
-        if len(out) >= max_faces:
-            break
-    return out
+    hits = [(face_id, cosine) for face_id, cosine in hits if face_id not in skip]
+    metas = d.index.faces_meta(customer_id, collection_id, [face_id for face_id, _ in hits])  # read together
+    out = [Hit(meta, _similarity(cosine)) for (_, cosine), meta in zip(hits, metas, strict=True)
+           if meta is not None]  # None: deleted between the search and now
+    return out[:max_faces]
 
 
 def stored_embedding(d: Deps, customer_id: str, collection_id: str, face_id: str) -> Vector:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -141,6 +141,14 @@ class SearchEngines:
             synced = True
         return self.exact.search(customer_id, collection_id, query, max_faces=max_faces, min_cosine=min_cosine,
                                  synced=synced and engine == EXACT, model_version=model_version)
+
+    def faces_meta(self, customer_id: str, collection_id: str, face_ids: Sequence[str]) -> list[FaceMeta | None]:
+        """`face_meta` of each face, in order (the exact engine reads a search answer's together)."""
+        with self._lock:
+            engine = self._chosen.get((customer_id, collection_id), EXACT)
+        if engine == VECTOR and self.vector is not None:
+            return [self.vector.face_meta(customer_id, collection_id, face_id) for face_id in face_ids]
+        return self.exact.faces_meta(customer_id, collection_id, face_ids)
 
     def face_meta(self, customer_id: str, collection_id: str, face_id: str) -> FaceMeta | None:
         with self._lock:

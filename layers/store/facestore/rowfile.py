@@ -24,6 +24,7 @@ import logging
 import os
 import tempfile
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,9 +138,7 @@ class RowFile:
         size = self.dim * 4
         out = np.empty((len(indices), self.dim), dtype=np.float32)
         rows = indices.tolist()
-        if len(rows) > 1 and hasattr(os, "posix_fadvise"):  # start every read at once: the disk overlaps them
-            for row in rows:
-                os.posix_fadvise(self._fd, row * size, size, os.POSIX_FADV_WILLNEED)
+        _will_need(self._fd, [(row * size, size) for row in rows])  # start every read at once: the disk overlaps them
         for i, row in enumerate(rows):
             out[i] = np.frombuffer(self._read(row * size, size), dtype="<f4")
             _drop_cache(self._fd, row * size, size)
@@ -147,19 +146,33 @@ class RowFile:
 
     def meta(self, row: int, face_id: str) -> FaceMeta:
         """The search-result metadata of one face (one header read, one read per present string)."""
-        at = self._sections["headers"].offset + row * _HEADER_DTYPE.itemsize
-        header = np.frombuffer(self._read(at, _HEADER_DTYPE.itemsize), dtype=_HEADER_DTYPE)[0]
-        _drop_cache(self._fd, at, _HEADER_DTYPE.itemsize)
-        values: list[str | None] = []
-        for offset, length in zip(header["offsets"].tolist(), header["lengths"].tolist(), strict=True):
-            if length < 0:
-                values.append(None)
-                continue
-            values.append(self._read(offset, length).decode() if length else "")
-            _drop_cache(self._fd, offset, length)
-        return FaceMeta(face_id, values[0] or "", values[1],
-                        {k: round(float(v), 4) for k, v in zip(BOX_KEYS, header["box"].tolist(), strict=True)},
-                        values[2])
+        return self.metas([row], [face_id])[0]
+
+    def metas(self, rows: Sequence[int], face_ids: Sequence[str]) -> list[FaceMeta]:
+        """The search-result metadata of these faces (an answer's), in order. The header reads are started
+        at once, then the string reads (WILLNEED), so the disk overlaps them: two waits, not one per read;
+        their pages leave the page cache."""
+        at = [self._sections["headers"].offset + row * _HEADER_DTYPE.itemsize for row in rows]
+        _will_need(self._fd, [(offset, _HEADER_DTYPE.itemsize) for offset in at])
+        headers = []
+        for offset in at:
+            headers.append(np.frombuffer(self._read(offset, _HEADER_DTYPE.itemsize), dtype=_HEADER_DTYPE)[0])
+            _drop_cache(self._fd, offset, _HEADER_DTYPE.itemsize)
+        spans = [list(zip(h["offsets"].tolist(), h["lengths"].tolist(), strict=True)) for h in headers]
+        _will_need(self._fd, [(offset, length) for span in spans for offset, length in span if length > 0])
+        out: list[FaceMeta] = []
+        for face_id, header, span in zip(face_ids, headers, spans, strict=True):
+            values: list[str | None] = []
+            for offset, length in span:
+                if length < 0:
+                    values.append(None)
+                    continue
+                values.append(self._read(offset, length).decode() if length else "")
+                _drop_cache(self._fd, offset, length)
+            out.append(FaceMeta(face_id, values[0] or "", values[1],
+                                {k: round(float(v), 4)
+                                 for k, v in zip(BOX_KEYS, header["box"].tolist(), strict=True)}, values[2]))
+        return out
 
     def _section(self, name: str) -> npt.NDArray[np.generic]:
         section = self._sections[name]
@@ -190,6 +203,13 @@ class RowFile:
     def cached_bytes(self) -> int:
         """Bytes of this file in the page cache now (mincore over a private mapping; for benchmarks)."""
         return cached_bytes(self._fd)
+
+
+def _will_need(fd: int, spans: Sequence[tuple[int, int]]) -> None:
+    """Start reading these (offset, size) spans into the page cache at once (more than one: the disk overlaps them)."""
+    if len(spans) > 1 and hasattr(os, "posix_fadvise"):
+        for offset, size in spans:
+            os.posix_fadvise(fd, offset, size, os.POSIX_FADV_WILLNEED)
 
 
 def _drop_cache(fd: int, offset: int, size: int) -> None:

@@ -201,6 +201,33 @@ def test_index_spills_a_large_base_to_a_local_file(tmp_path) -> None:
     np.testing.assert_allclose(again[0][1], hits[1][1], atol=1e-6)
 
 
+def test_a_search_answers_metadata_is_read_together_from_the_local_file_as_one_by_one(tmp_path) -> None:
+    # Given a spilled collection and a search answer
+    store, snaps = InMemoryFaceStore(), InMemorySnapshotStore()
+    store.create_collection(C, K, "sface-1")
+    faces = make_faces(C, K, "a.jpg", 300, seed=6)
+    store.put_faces(C, K, faces)
+    index = VectorIndex(store, snaps, scan_min_rows=100, spill_dir=str(tmp_path))
+    assert index.maybe_snapshot(C, K, force=True)
+    query = np.asarray(faces[3].embedding, np.float32)
+    index.search(C, K, query, max_faces=6, min_cosine=-1.0)
+    index.wait_for_row_files()
+    hits = index.search(C, K, query, max_faces=6, min_cosine=-1.0)
+    state = index._cache[(C, K)]
+    assert state.spill is not None
+    ids = [face_id for face_id, _ in hits]
+    # When their metadata is read in one call, with a face of no answer and a missing one among them
+    wanted = [*ids, faces[250].face_id, "missing"]
+    together = index.faces_meta(C, K, wanted)
+    # Then each is what face_meta gives for it, in order (None for the missing face)
+    assert together == [index.face_meta(C, K, face_id) for face_id in wanted]
+    first = together[0]
+    assert first is not None and (first.face_id, first.image_id) == (faces[3].face_id, faces[3].image_id)
+    assert together[-1] is None and all(meta is not None for meta in together[:-1])
+    # and the file's pages left the page cache again (on a file system that honours DONTNEED)
+    assert state.spill.cached_bytes() <= 16 * 4096
+
+
 def test_index_keeps_rows_in_memory_when_the_local_file_fails(tmp_path) -> None:
     # Given a spill directory that does not exist
     store, snaps = InMemoryFaceStore(), InMemorySnapshotStore()
