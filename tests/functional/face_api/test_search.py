@@ -173,6 +173,34 @@ def test_huge_image_is_413(api: Api, gallery: dict[str, str]) -> None:
     assert status == 413 and body["code"] == "IMAGE_TOO_LARGE"
 
 
+@pytest.mark.parametrize("engine", ["exact"])
+def test_line_wrapped_base64_searches_as_the_unwrapped_text(api: Api, engine: str, gallery: dict[str, str]) -> None:
+    # Given a photo's base64 as one line, and wrapped at 76 characters with CRLF, spaces and a tab
+    text = b64(photo("obama2.jpg"))
+    wrapped = "\r\n".join(text[i:i + 76] for i in range(0, len(text), 76)) + " \t\n"
+    # When both are searched
+    one, wrapped_answer = (api.call("http_search_by_image", body={"image": t}) for t in (text, wrapped))
+    # Then the answers are the same (whitespace is dropped, as before the strict decode's fast path)
+    assert one[0] == wrapped_answer[0] == 200 and one[1] == wrapped_answer[1]
+
+
+@pytest.mark.parametrize("engine", ["exact"])
+def test_base64_is_decoded_strictly_with_or_without_whitespace(api: Api, engine: str) -> None:
+    from faceapi.errors import ImageTooLarge, InvalidParameter
+    from faceapi.images import decode_base64_image
+    from faceapi.models import MAX_IMAGE_BYTES
+
+    assert decode_base64_image("aGVs bG8=\n") == decode_base64_image("aGVsbG8=") == b"hello"
+    for bad in ("aGVsbG8", "aGVs*bG8=", "aGVs bG8", "aGVsbG8=aGVs", "\u00e9aGVsbG8=", " \n", "===="):
+        with pytest.raises(InvalidParameter):
+            decode_base64_image(bad)
+    # a text over the size limit only through its whitespace is decoded; over it without, 413 before decoding
+    limit = (MAX_IMAGE_BYTES + 2) // 3 * 4
+    assert len(decode_base64_image("AAAA" * (limit // 4 - 1) + " " * 8)) == (limit // 4 - 1) * 3
+    with pytest.raises(ImageTooLarge):
+        decode_base64_image("AAAA" * (limit // 4 + 1) + " ")
+
+
 def test_image_of_too_many_pixels_is_413(api: Api, gallery: dict[str, str]) -> None:
     out = io.BytesIO()
     Image.new("L", (9000, 5000)).save(out, format="PNG")  # 45 Mpx, a few KB: a decompression bomb
