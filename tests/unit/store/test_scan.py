@@ -175,14 +175,20 @@ def test_row_file_leaves_the_page_cache(tmp_path) -> None:
     assert rows.cached_bytes() <= 16 * 4096
 
 
-def test_index_spills_a_large_base_to_a_local_file(tmp_path) -> None:
-    # Given a collection searched by the compressed scan, whose rows go to a local file
+def _spilled_index(tmp_path, seed: int) -> tuple[InMemoryFaceStore, VectorIndex, list]:
+    """300 faces in a snapshot, searched by the compressed scan, whose rows go to a local file."""
     store, snaps = InMemoryFaceStore(), InMemorySnapshotStore()
     store.create_collection(C, K, "sface-1")
-    faces = make_faces(C, K, "a.jpg", 300, seed=5)
+    faces = make_faces(C, K, "a.jpg", 300, seed=seed)
     store.put_faces(C, K, faces)
     index = VectorIndex(store, snaps, scan_min_rows=100, spill_dir=str(tmp_path))
     assert index.maybe_snapshot(C, K, force=True)
+    return store, index, faces
+
+
+def test_index_spills_a_large_base_to_a_local_file(tmp_path) -> None:
+    # Given a collection searched by the compressed scan, whose rows go to a local file
+    store, index, faces = _spilled_index(tmp_path, seed=5)
     q = np.asarray(faces[8].embedding, np.float32)
     hits = index.search(C, K, q, max_faces=3, min_cosine=-1.0)
     index.wait_for_row_files()
@@ -203,12 +209,7 @@ def test_index_spills_a_large_base_to_a_local_file(tmp_path) -> None:
 
 def test_a_search_answers_metadata_is_read_together_from_the_local_file_as_one_by_one(tmp_path) -> None:
     # Given a spilled collection and a search answer
-    store, snaps = InMemoryFaceStore(), InMemorySnapshotStore()
-    store.create_collection(C, K, "sface-1")
-    faces = make_faces(C, K, "a.jpg", 300, seed=6)
-    store.put_faces(C, K, faces)
-    index = VectorIndex(store, snaps, scan_min_rows=100, spill_dir=str(tmp_path))
-    assert index.maybe_snapshot(C, K, force=True)
+    _, index, faces = _spilled_index(tmp_path, seed=6)
     query = np.asarray(faces[3].embedding, np.float32)
     index.search(C, K, query, max_faces=6, min_cosine=-1.0)
     index.wait_for_row_files()
