@@ -1,6 +1,7 @@
 """Face engine benchmark: per-stage single-thread timings, cold start, peak memory, layer size, and the
 same photos through OpenCV's FaceDetectorYN + FaceRecognizerSF (same prepared files) and face_recognition.
-Also measures SFace cosines for same-person and different-person pairs (threshold check)."""
+Also measures SFace cosines for same-person and different-person pairs (threshold check), and the stages of a
+search's engine work in request order: how much is the JPEG decode and the two model runs, how much the rest."""
 
 from __future__ import annotations
 
@@ -21,7 +22,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 
-from faceengine import SFACE_COSINE_THRESHOLD, FaceEngine, cosine_to_similarity
+from faceengine import (
+    SEARCH_MAX_SIDE,
+    SEARCH_MIN_SIDE,
+    SFACE_COSINE_THRESHOLD,
+    FaceEngine,
+    cosine_to_similarity,
+    quality,
+)
 from faceengine.align import align
 from faceengine.models import locate_models
 from faceengine.yunet import input_scale
@@ -63,6 +71,39 @@ def engine_stages(engine: FaceEngine, photos: dict[str, bytes]) -> dict[str, flo
         sums["embed"] += best_ms(partial(engine.embedder.embed, crops))
         sums["e2e"] += best_ms(partial(engine.analyze, data))
     return {k: v / len(photos) for k, v in sums.items()}
+
+
+SEARCH_PHOTO = "obama2.jpg"  # bench.search's query photo
+SEARCH_ROUNDS = 40
+
+
+def search_stages(engine: FaceEngine, data: bytes) -> dict[str, float]:
+    """Median ms of each stage of a search's engine work (face_api's path: whole decode, detection at
+    SEARCH_MIN_SIDE-SEARCH_MAX_SIDE, the largest face aligned and embedded), timed in order within each request,
+    so each stage meets the caches as a request leaves them (SFace's 38 MB of weights stream through them)."""
+    times: dict[str, list[float]] = {k: [] for k in ("decode", "detector input", "YuNet run", "boxes + NMS",
+                                                     "align", "quality", "SFace run")}
+    detector = engine.detector
+    for _ in range(SEARCH_ROUNDS + 1):
+        marks = [time.perf_counter()]
+        image = engine.decode(data)
+        marks.append(time.perf_counter())
+        blob, scale = detector.preprocess(image, SEARCH_MAX_SIDE, min_side=SEARCH_MIN_SIDE)
+        marks.append(time.perf_counter())
+        outputs = detector.run(blob)
+        marks.append(time.perf_counter())
+        raw = detector.postprocess(outputs, (blob.shape[2], blob.shape[3]), scale)
+        marks.append(time.perf_counter())
+        largest = int(np.argmax(raw.boxes[:, 2] * raw.boxes[:, 3]))
+        crop = align(image, raw.landmarks[largest])
+        marks.append(time.perf_counter())
+        quality.measure(crop, raw.landmarks[largest])
+        marks.append(time.perf_counter())
+        engine.embedder.embed(crop[None])
+        marks.append(time.perf_counter())
+        for key, start, end in zip(times, marks, marks[1:], strict=False):
+            times[key].append((end - start) * 1000.0)
+    return {k: statistics.median(v[1:]) for k, v in times.items()}  # the first round warms up
 
 
 def opencv_pipeline(photos: dict[str, bytes], engine: FaceEngine) -> tuple[float, list[float]]:
@@ -184,6 +225,12 @@ def run() -> None:
     print(f"photos: {len(photos)} ({faces} faces), median of {REPEATS} runs each, single thread")
     stages = engine_stages(engine, photos)
     print("engine ms/photo: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
+    search = search_stages(engine, photos[SEARCH_PHOTO])
+    runs = search["decode"] + search["YuNet run"] + search["SFace run"]
+    print(f"search engine stages ({SEARCH_PHOTO}, in order within each request, median ms of {SEARCH_ROUNDS}): "
+          + ", ".join(f"{k} {v:.2f}" for k, v in search.items())
+          + f"; total {sum(search.values()):.1f}, of which the JPEG decode and the two model runs {runs:.1f}, "
+          f"the rest {sum(search.values()) - runs:.1f}")
     cold, _wall, peak = subprocess_figures()
     print(f"cold start (imports + model load): {cold:.2f} s; peak RSS after all photos: {peak:.0f} MB")
     try:
