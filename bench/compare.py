@@ -6,7 +6,9 @@ copied in turn to 25 files; the first is the source, the other 24 the targets (e
 compared with the source's largest face). Contenders alternate within each round, so machine noise hits
 them alike; the lines give the median wall time over the rounds and the median of the per-round ratios.
 
-- ours: `facesearch compare SOURCE TARGET... --json` (the CLI, one thread).
+- ours: `facesearch compare SOURCE TARGET... --json` (the CLI, one thread), with its packages' bytecode
+  compiled first, as a pip install of the package compiles it (the checkout is installed editable, and with
+  PYTHONDONTWRITEBYTECODE set every run would compile facesearch and faceengine from source: ~40 ms here).
 - OpenCV 5: FaceDetectorYN + FaceRecognizerSF (opencv-python-headless, requirements/bench.txt) on our
   prepared yunet.onnx and sface.onnx (and on SFace before the PRelu rewrite, if given; the faster counts),
   detection input downscaled to a longer side of 960 as our engine's MAX_SIDE, cv2.imdecode, one thread.
@@ -91,6 +93,18 @@ def make_photo_set(directory: Path, count: int = N_PHOTOS) -> list[Path]:
     return paths
 
 
+def compile_packages() -> None:
+    """Bytecode for the packages `facesearch compare` imports (faceengine, facesearch), written even where
+    PYTHONDONTWRITEBYTECODE is set: what installing them as a wheel does (see the module docstring)."""
+    import compileall
+
+    import faceengine
+    import facesearch
+
+    for package in (faceengine, facesearch):
+        compileall.compile_dir(str(Path(str(package.__file__)).parent), quiet=1)
+
+
 def timed(command: Sequence[str]) -> float:
     """Wall seconds of one process (its output is discarded; a failure is an error)."""
     start = time.perf_counter()
@@ -145,6 +159,7 @@ def startup(rounds: int) -> dict[str, float]:
 
 
 def run(rounds: int = 5, reference_sface: Path | None = None, baseline: str | None = None) -> None:
+    compile_packages()
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_photo_set(Path(tmp))
         runs = contenders(paths, reference_sface, baseline)

@@ -141,5 +141,33 @@ def _report(exc: FacesearchError, as_json: bool) -> int:
     return report(argparse.Namespace(json=as_json), exc)
 
 
+# Commands that leave nothing behind when they return (no child process, temporary file or atexit work): the
+# program ends them without the interpreter's teardown.
+QUICK_EXIT_MODULES = ("facesearch.commands.engine",)
+
+
+def run() -> NoReturn:
+    """The `facesearch` program (console script): main() on sys.argv, then exit with its status.
+
+    After a command of QUICK_EXIT_MODULES (detect, compare) the process flushes stdout, stderr and the log
+    handlers and ends with os._exit: the interpreter's teardown (freeing every module, both inference sessions
+    and their memory, which the OS reclaims anyway) cost ~40 ms of every `facesearch compare` here. Other
+    commands exit normally."""
+    argv = sys.argv[1:]
+    status = main(argv)
+    if modules_for(argv) != [*QUICK_EXIT_MODULES]:
+        sys.exit(status)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left: as main's quiet exit on a closed pipe
+        status = int(ExitCode.ERROR)
+    try:
+        sys.stderr.flush()
+    except OSError:
+        pass
+    logging.shutdown()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

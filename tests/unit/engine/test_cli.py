@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -118,3 +119,38 @@ def test_help_still_lists_every_command(capsys: pytest.CaptureFixture[str]) -> N
     listed = capsys.readouterr().out
     for command in ("detect", "compare", "local", "admin", "collections", "index", "search", "remote"):
         assert command in listed
+
+
+def _program(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The `facesearch` program in a fresh process (facesearch.cli.run, as the console script), its stdout
+    block-buffered (a pipe) as in a shell pipeline."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run([sys.executable, "-m", "facesearch.cli", *argv], capture_output=True, text=True,
+                          timeout=120, check=False, env=env)
+
+
+def test_the_program_ends_compare_with_its_whole_output_and_status(tmp_path: Path) -> None:
+    # Given a compare with a table (lines printed without a flush each) and a target that cannot be read
+    missing = tmp_path / "missing.jpg"
+    table = _program("compare", str(PHOTOS / "obama.jpg"), str(PHOTOS / "obama3.jpg"), str(missing))
+    # Then the quick exit kept every line of the table and the failure's exit status
+    assert table.returncode == 1, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].startswith("source ") and "1 match(es)" in lines[1] and lines[-1].startswith(str(missing))
+    assert lines == _in_process_lines("compare", str(PHOTOS / "obama.jpg"), str(PHOTOS / "obama3.jpg"), str(missing))
+    # And with --json, one line per target and status 0
+    ok = _program("compare", "--json", str(PHOTOS / "obama.jpg"), str(PHOTOS / "obama2.jpg"), str(PHOTOS / "t1.jpg"))
+    assert ok.returncode == 0 and [len(json.loads(line)["face_matches"]) for line in ok.stdout.splitlines()] == [1, 0]
+
+
+def _in_process_lines(*argv: str) -> list[str]:
+    code = ("import sys; from facesearch.cli import main; main(sys.argv[1:])")
+    return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120,
+                          check=False).stdout.splitlines()
+
+
+def test_the_program_reports_usage_errors_on_stderr_with_status_2() -> None:
+    # Given a compare command line without targets
+    result = _program("compare", str(PHOTOS / "obama.jpg"))
+    # Then the usage error reached stderr before the quick exit, with argparse's status
+    assert result.returncode == 2 and "error USAGE" in result.stderr and result.stdout == ""
