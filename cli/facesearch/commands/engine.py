@@ -17,10 +17,10 @@ _engine: FaceEngine | None = None
 
 
 def get_engine(args: argparse.Namespace) -> FaceEngine:
-    """One engine per process (sessions are expensive)."""
+    """One engine per process (sessions are expensive; their optimised graphs are cached on this machine)."""
     global _engine
     if _engine is None:
-        _engine = FaceEngine.load(args.model_dir, threads=args.threads)
+        _engine = FaceEngine.load(args.model_dir, threads=args.threads, session_cache=True)
     return _engine
 
 

@@ -72,8 +72,14 @@ def _identity(path: Path) -> str:
 
 
 def stamp_dir() -> Path | None:
-    """Where verification stamps live: $FACESEARCH_CACHE_DIR, else ~/.cache/facesearch, else a private
-    directory under the temp directory (Lambda: /tmp); None if none is usable (then every load hashes)."""
+    """Where verification stamps live (see private_cache_dir); None if nowhere (then every load hashes)."""
+    return private_cache_dir("verified")
+
+
+def private_cache_dir(name: str) -> Path | None:
+    """The cache directory `name` under $FACESEARCH_CACHE_DIR, else ~/.cache/facesearch, else a private
+    directory under the temp directory (Lambda: /tmp), created if need be; only one this user owns and nobody
+    else can write to; None if there is none."""
     env = os.environ.get(ENV_CACHE_DIR)
     candidates = [Path(env)] if env else []
     home = os.environ.get("HOME")
@@ -81,7 +87,7 @@ def stamp_dir() -> Path | None:
         candidates.append(Path(home) / ".cache" / "facesearch")
     candidates.append(Path(tempfile.gettempdir()) / f"facesearch-{os.getuid()}")
     for base in candidates:
-        directory = base / "verified"
+        directory = base / name
         try:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             info = directory.stat()

@@ -15,7 +15,8 @@ from . import quality
 from .align import align
 from .decode import MAX_BYTES, decode_image, decode_reduced
 from .errors import NoFaceError
-from .models import MODEL_VERSION, locate_models
+from .models import MODEL_VERSION, locate_models, private_cache_dir
+from .session_cache import cached_session
 from .sface import EMBEDDING_SIZE, Embedder
 from .similarity import DEFAULT_THRESHOLD, cosine_matrix, cosine_to_similarity
 from .types import (
@@ -70,19 +71,26 @@ class FaceEngine:
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, threads: int = 1, *, verify: bool = True,
-             detector_threads: int = 1) -> FaceEngine:
+             detector_threads: int = 1, session_cache: bool = False) -> FaceEngine:
         """Build both inference sessions from the prepared, manifest-checked model files.
 
         `threads` is the embedder's intra-op thread count; the detector keeps `detector_threads` (1):
         measured here on 2 cores, a search's analyze took 52 ms on one thread, 40 ms with SFace on two
         and YuNet on one, but 89 ms with both on two (YuNet's small convolutions lose to the overhead).
+
+        `session_cache` (the command-line client; needs `verify`): the sessions' optimised graphs are kept in a
+        private cache directory for the next process on this machine (session_cache.py).
         """
         files = locate_models(model_dir, verify=verify)
-        providers = ["CPUExecutionProvider"]
-        detector = Detector(ort.InferenceSession(str(files.detector), session_options(detector_threads),
-                                                 providers=providers))
-        embedder = Embedder(ort.InferenceSession(str(files.embedder), session_options(threads),
-                                                 providers=providers))
+        cache_dir = private_cache_dir("sessions") if session_cache and verify else None
+        digests = {str(m["file"]): str(m["sha256"]) for m in files.manifest["models"]}  # type: ignore[attr-defined]
+
+        def session(path: Path, n_threads: int) -> ort.InferenceSession:
+            return cached_session(path, digests[path.name], lambda: session_options(n_threads),
+                                  f"session_options(threads={n_threads})", cache_dir)
+
+        detector = Detector(session(files.detector, detector_threads))
+        embedder = Embedder(session(files.embedder, threads))
         logger.info("face engine loaded", extra={"model_dir": str(files.directory), "threads": threads})
         return cls(detector, embedder)
 
