@@ -231,30 +231,20 @@ def test_a_search_answers_metadata_is_read_together_from_the_local_file_as_one_b
 
 def test_index_keeps_rows_in_memory_when_the_local_file_fails(tmp_path) -> None:
     # Given a spill directory that does not exist
-    store, snaps = InMemoryFaceStore(), InMemorySnapshotStore()
-    store.create_collection(C, K, "sface-1")
-    faces = make_faces(C, K, "a.jpg", 200, seed=5)
-    store.put_faces(C, K, faces)
-    index = VectorIndex(store, snaps, scan_min_rows=100, spill_dir=str(tmp_path / "missing"))
-    assert index.maybe_snapshot(C, K, force=True)
+    _, index, faces = _spilled_index(tmp_path / "missing", seed=5)
     # When searched, Then the answer is still exact, from memory, before and after the failed write is seen
     q = np.asarray(faces[3].embedding, np.float32)
     hits = index.search(C, K, q, max_faces=1, min_cosine=0.5)
     index.wait_for_row_files()
     state = index._cache[(C, K)]
     assert hits[0][0] == faces[3].face_id and state.spill is None and state.pending is None
-    assert state.base.codes is None and len(state.base.matrix) == 200
+    assert state.base.codes is None and len(state.base.matrix) == 300
     assert index.search(C, K, q, max_faces=1, min_cosine=0.5) == hits
 
 
 def test_the_first_search_does_not_wait_for_the_local_file(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a large base whose local row file is slow to write (held until released)
-    store, snaps = InMemoryFaceStore(), InMemorySnapshotStore()
-    store.create_collection(C, K, "sface-1")
-    faces = make_faces(C, K, "a.jpg", 300, seed=5)
-    store.put_faces(C, K, faces)
-    index = VectorIndex(store, snaps, scan_min_rows=100, spill_dir=str(tmp_path))
-    assert index.maybe_snapshot(C, K, force=True)
+    _, index, faces = _spilled_index(tmp_path, seed=5)
     index._cache.clear()  # a cold load: from the snapshot
     release, started = threading.Event(), threading.Event()
     write = RowFile.write
