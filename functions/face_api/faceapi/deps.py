@@ -51,7 +51,7 @@ class Deps:
 
     settings: Settings
     store: FaceStore
-    index: Any  # facestore.VectorIndex: search / sync / face_meta / drop
+    index: Any  # facestore.VectorIndex: search / sync / face_meta / faces_meta / drop
     gate: PolicyGate
     s3: Any  # a low-level S3 client (SigV4, for presigned URLs and reading uploads)
     engine_factory: Callable[[], FaceEngine] = field(default=lambda: FaceEngine.load(threads=1))

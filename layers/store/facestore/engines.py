@@ -1,4 +1,4 @@
-"""SearchEngines: the one search port (sync / search / face_meta / drop / maybe_snapshot) over two engines.
+"""SearchEngines: the one search port (sync / search / face_meta / faces_meta / drop / maybe_snapshot) over two engines.
 
 - `exact`: the warm in-memory VectorIndex (S3 snapshot + change-log delta), exact top-k;
 - `vector`: VectorSearch on FacesTable's DynamoDB vector index, re-ranked exactly;
