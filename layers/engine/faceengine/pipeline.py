@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -83,10 +84,13 @@ class FaceEngine:
         """
         files = locate_models(model_dir, verify=verify)
         cache_dir = private_cache_dir("sessions") if session_cache and verify else None
-        digests = {str(m["file"]): str(m["sha256"]) for m in files.manifest["models"]}  # type: ignore[attr-defined]
+        # an entry's key covers every file the manifest pins: sface.onnx's weights are in sface.data, which a
+        # retrained model could change without changing the graph's bytes
+        pinned = sorted(f"{m['file']}:{m['sha256']}" for m in files.manifest["models"])  # type: ignore[attr-defined]
+        model_set = hashlib.sha256("\n".join(pinned).encode()).hexdigest()
 
         def session(path: Path, n_threads: int) -> ort.InferenceSession:
-            return cached_session(path, digests[path.name], lambda: session_options(n_threads),
+            return cached_session(path, model_set, lambda: session_options(n_threads),
                                   f"session_options(threads={n_threads})", cache_dir)
 
         detector = Detector(session(files.detector, detector_threads))

@@ -6,7 +6,8 @@ YuNet ~5 of ~9, one thread). `cached_session` saves the optimised graph the firs
 optimized_model_filepath, its weights as external data beside it) and later processes load that graph with
 optimisation off: the same nodes and weights, bit-identical outputs (tests/unit/engine/test_session_cache.py).
 
-An entry is keyed by the source file's SHA-256 (the manifest's, verified before any session is made),
+An entry is keyed by the SHA-256 of the model files the manifest pins (verified before any session is made;
+SFace's weights are a file of their own),
 onnxruntime's version, this CPU (model name and flags) and the caller's description of its session options; a
 model or runtime upgrade makes a new entry and removes the model's older ones. Entries live in a private cache
 directory and are trusted as the verification stamps are (models.private_cache_dir): only from a directory that
@@ -53,8 +54,9 @@ def entry_key(digest: str, settings: str) -> str:
 
 def cached_session(model: Path, digest: str, options: Callable[[], ort.SessionOptions], settings: str,
                    cache_dir: Path | None) -> ort.InferenceSession:
-    """A session of `model` (whose verified SHA-256 is `digest`) with `options()`, built from the optimised graph
-    cached under `cache_dir` / model name when there is one, else optimised now and the result stored there.
+    """A session of `model` with `options()`, built from the optimised graph cached under `cache_dir` / model name
+    when there is one, else optimised now and the result stored there. `digest`: the verified SHA-256 of every
+    file the session may read (an ONNX graph and its external weights).
     `settings` names whatever in options() changes the optimised graph. Without a cache_dir: a plain session."""
     if cache_dir is None:
         return ort.InferenceSession(str(model), options(), providers=_PROVIDERS)

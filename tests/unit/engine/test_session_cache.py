@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import pytest
 
-from faceengine import FaceEngine, session_cache
+from faceengine import FaceEngine, pipeline, session_cache
 from faceengine.models import locate_models
 from faceengine.pipeline import session_options
 
@@ -94,3 +95,25 @@ def test_a_new_model_version_or_setting_replaces_the_models_older_entry(cache_di
 def test_without_the_option_nothing_is_cached(cache_dir: Path) -> None:
     FaceEngine.load(threads=1)
     assert not cache_dir.exists()
+
+
+def test_new_weights_under_the_same_graph_make_a_new_entry(cache_dir: Path, opened: list[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the cached entries of today's models
+    FaceEngine.load(threads=1, session_cache=True)
+    # When the manifest pins other weights (sface.data) under byte-identical graphs (sface.onnx, yunet.onnx)
+    real = pipeline.locate_models
+
+    def reweighted(*args: object, **kwargs: object) -> object:
+        files = real(*args, **kwargs)  # type: ignore[arg-type]
+        models = [dict(m, sha256="0" * 64) if m["file"] == "sface.data" else m
+                  for m in files.manifest["models"]]  # type: ignore[attr-defined]
+        return dataclasses.replace(files, manifest={**files.manifest, "models": models})
+
+    monkeypatch.setattr(pipeline, "locate_models", reweighted)
+    opened.clear()
+    engine = FaceEngine.load(threads=1, session_cache=True)
+    # Then no stale optimised graph is loaded: both sessions come from the model files, stored again
+    files = real()
+    assert opened == [str(files.detector), str(files.embedder)]
+    assert engine.analyze(photo("obama.jpg")).faces
